@@ -1,0 +1,173 @@
+"""The offline reader: picks a short span, verbatim, from a retrieved passage.
+
+Candidates are the named entities and noun phrases found at index time. Each is scored on how well
+its sentence matches the question, whether its type fits what the question asks for, how close it
+sits to the question's words, and how highly its passage was retrieved. It abstains when the best
+candidate's surroundings do not cover the question's key terms, whatever the retrieval score says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from spacy.language import Language
+
+from rag.answer.draft import Draft, Evidence, abstain
+from rag.answer.question import ROLE_NOUNS, Question, analyse
+from rag.answer.terms import TermWeights
+from rag.chunk import Chunk, Sentence
+from rag.index import Store
+from rag.retrieve.hit import Hit
+
+WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.10, "specific": 0.15}
+DECAY_TOKENS = 6  # a question term this many tokens from the candidate counts half
+QUESTION_OVERLAP_PENALTY = 0.35
+OTHER_ROLE_PENALTY = 0.2  # "Mayor Kang" does not answer "who is the governor"
+MAX_CITATIONS = 3
+MAX_SPAN_CHARS = 120
+
+
+@dataclass
+class Candidate:
+    hit: int
+    sentence: int
+    start: int
+    end: int
+    score: float
+    support: float
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s.,%]", " ", text.lower())).strip()
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, store: Store, nlp: Language, min_support: float, min_confidence: float):
+        self.store = store
+        self.nlp = nlp
+        self.weights = TermWeights(store.chunks)
+        self.min_support = min_support
+        self.min_confidence = min_confidence
+        self.trace: list | None = None  # set to a list to collect every scored candidate (debugging)
+
+    @lru_cache(maxsize=4096)
+    def _title_terms(self, title: str) -> frozenset[str]:
+        return frozenset(t.lemma_.lower() for t in self.nlp(title) if not (t.is_stop or t.is_punct))
+
+    def answer(self, question: str, hits: list[Hit]) -> Draft:
+        q = analyse(question, self.nlp)
+        if not q.terms:
+            return abstain("the question has no content words to look for")
+        if not hits:
+            return abstain("nothing was retrieved")
+        weight = {t: self.weights.idf(t) for t in q.terms}
+        total = sum(weight.values())
+        question_text = normalise(question)
+
+        best: Candidate | None = None
+        for rank, hit in enumerate(hits):
+            text = self.store.documents[hit.chunk.doc_id].text
+            title_terms = self._title_terms(hit.chunk.title)
+            for si, sentence in enumerate(hit.chunk.sentences):
+                lemmas = {t[2] for t in sentence.tokens}
+                matched = [t for t in q.terms if t in lemmas]
+                if not matched:
+                    continue
+                context = lemmas | title_terms | _neighbour_lemmas(hit.chunk, si)
+                support = sum(weight[t] for t in q.terms if t in context) / total
+                anchors = [(i, t[2]) for i, t in enumerate(sentence.tokens) if t[2] in matched]
+                for start, end, label in _candidates(hit.chunk, sentence, q):
+                    span_tokens = [i for i, t in enumerate(sentence.tokens) if t[0] >= start and t[1] <= end]
+                    if not span_tokens or end - start > MAX_SPAN_CHARS:
+                        continue
+                    span_terms = {sentence.tokens[i][2] for i in span_tokens if sentence.tokens[i][3]}
+                    if not span_terms or span_terms <= set(q.terms) or normalise(text[start:end]) in question_text:
+                        continue  # never answer with the question's own words
+                    overlap = len(span_terms & set(q.terms)) / len(span_terms)
+                    score = (
+                        WEIGHTS["window"] * _window(anchors, span_tokens, weight, total)
+                        + WEIGHTS["support"] * support
+                        + WEIGHTS["rank"] / (1 + rank)
+                        + WEIGHTS["type"] * q.type_fit(label)
+                        + WEIGHTS["specific"] * self._specificity(span_terms)
+                        - QUESTION_OVERLAP_PENALTY * overlap
+                        - OTHER_ROLE_PENALTY * _other_role(sentence, span_tokens, label, q)
+                    )
+                    if self.trace is not None:
+                        self.trace.append((round(score, 3), text[start:end], label, round(support, 2)))
+                    if best is None or score > best.score:
+                        best = Candidate(rank, si, start, end, score, support)
+
+        if best is None:
+            return abstain("no passage mentions an answer of the kind the question asks for")
+        confidence = max(0.0, min(1.0, best.score))
+        if best.support < self.min_support:
+            return abstain(f"the best passage covers only {best.support:.0%} of the question's key terms", confidence)
+        if confidence < self.min_confidence:
+            return abstain(f"reader confidence {confidence:.2f} is below {self.min_confidence:.2f}", confidence)
+        answer_text = self.store.documents[hits[best.hit].chunk.doc_id].text[best.start : best.end]
+        return Draft(text=answer_text, evidence=self._evidence(best, answer_text, hits), confidence=confidence)
+
+    def _specificity(self, span_terms: set[str]) -> float:
+        """Answers made only of words found all over the corpus (like "AI" here) say little."""
+        top = self.weights.idf("")  # the weight of a term never seen
+        return max(self.weights.idf(t) for t in span_terms) / top
+
+    def _evidence(self, best: Candidate, answer_text: str, hits: list[Hit]) -> list[Evidence]:
+        """The chosen sentence first, then other retrieved sentences that state the same answer."""
+        evidence = [Evidence(best.hit, best.sentence, best.start, best.end)]
+        seen = {(hits[best.hit].chunk.doc_id, hits[best.hit].chunk.sentences[best.sentence].start)}
+        needle = answer_text.lower()
+        for h, hit in enumerate(hits):
+            text = self.store.documents[hit.chunk.doc_id].text
+            for si, sentence in enumerate(hit.chunk.sentences):
+                key = (hit.chunk.doc_id, sentence.start)
+                found = text[sentence.start : sentence.end].lower().find(needle)
+                if key in seen or found < 0 or len(evidence) >= MAX_CITATIONS:
+                    continue
+                seen.add(key)
+                start = sentence.start + found
+                evidence.append(Evidence(h, si, start, start + len(answer_text)))
+        return evidence
+
+
+def _window(anchors: list[tuple[int, str]], span: list[int], weight: dict[str, float], total: float) -> float:
+    """Question terms in the sentence, each counted by how close it sits to the candidate."""
+    closest: dict[str, float] = {}
+    for position, term in anchors:
+        if position in span:
+            continue
+        distance = min(abs(position - s) for s in span)
+        closest[term] = max(closest.get(term, 0.0), 1 / (1 + distance / DECAY_TOKENS))
+    return sum(weight[t] * c for t, c in closest.items()) / total
+
+
+def _other_role(sentence: Sentence, span: list[int], label: str | None, q: Question) -> float:
+    """1 when a person is titled, right beside the name, with a role the question does not ask about."""
+    if label != "PERSON":
+        return 0.0
+    beside = [sentence.tokens[i][2] for i in (span[0] - 1, span[-1] + 1, span[-1] + 2) if 0 <= i < len(sentence.tokens)]
+    roles = [lemma for lemma in beside if lemma in ROLE_NOUNS]
+    return 1.0 if roles and not any(r in q.terms for r in roles) else 0.0
+
+
+def _neighbour_lemmas(chunk: Chunk, index: int) -> set[str]:
+    """The sentence before often names the subject that the answer sentence calls 'it' or 'the city'."""
+    if index == 0:
+        return set()
+    return {t[2] for t in chunk.sentences[index - 1].tokens}
+
+
+def _candidates(chunk: Chunk, sentence: Sentence, q: Question):
+    inside = lambda s, e: sentence.start <= s and e <= sentence.end  # noqa: E731
+    for label, start, end in chunk.entities:
+        if inside(start, end) and (not q.expected or label in q.expected):
+            yield start, end, label
+    if not q.expected:
+        for start, end in chunk.phrases:
+            if inside(start, end):
+                yield start, end, None

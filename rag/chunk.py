@@ -1,0 +1,174 @@
+"""Sentence-aware chunking (stage 2), with the linguistic annotations the reader needs at query time.
+
+Every offset is into the original file. Chunk ids are `<doc_id>#<n>`: the same corpus and settings
+always give the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from rag.load import Document
+
+Token = tuple[int, int, str, bool]  # start, end, lowercase lemma, is a content word
+TRIM_LEFT = ("the ", "The ", "a ", "an ", '"', "'", "“", "‘", "▲")
+TRIM_RIGHT = ('"', "'", "”", "’", ",", ".", ";", ":", "▲", " ")
+
+
+@dataclass
+class Sentence:
+    start: int
+    end: int
+    tokens: list[Token]
+
+
+@dataclass
+class Chunk:
+    id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: list[Sentence]
+    entities: list[tuple[str, int, int]] = field(default_factory=list)  # label, start, end
+    phrases: list[tuple[int, int]] = field(default_factory=list)  # noun chunks
+
+    def sentence_texts(self) -> list[str]:
+        """The chunk text is its sentences joined by single spaces; slice them back out."""
+        texts, position = [], 0
+        for sentence in self.sentences:
+            length = sentence.end - sentence.start
+            texts.append(self.text[position : position + length])
+            position += length + 1
+        return texts
+
+    def embedding_text(self) -> str:
+        return f"{self.title}\n{self.text}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Chunk":
+        data = dict(data)
+        data["sentences"] = [
+            Sentence(s["start"], s["end"], [tuple(t) for t in s["tokens"]]) for s in data["sentences"]
+        ]
+        data["entities"] = [tuple(e) for e in data["entities"]]
+        data["phrases"] = [tuple(p) for p in data["phrases"]]
+        return cls(**data)
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading articles/quotes and trailing punctuation so an answer span reads cleanly."""
+    changed = True
+    while changed and start < end:
+        changed = False
+        for prefix in TRIM_LEFT:
+            if text.startswith(prefix, start) and start + len(prefix) < end:
+                start += len(prefix)
+                changed = True
+        while end > start and text[end - 1] in "".join(TRIM_RIGHT):
+            end -= 1
+            changed = True
+    return start, end
+
+
+def _annotate(doc: Doc, offset: int, text: str):
+    sentences = []
+    for sent in doc.sents:
+        tokens = [
+            (offset + t.idx, offset + t.idx + len(t.text), t.lemma_.lower(), not (t.is_stop or t.is_punct))
+            for t in sent
+            if not t.is_space
+        ]
+        if tokens:
+            sentences.append(Sentence(tokens[0][0], tokens[-1][1], tokens))
+    entities = []
+    for ent in doc.ents:
+        s, e = trim_span(text, offset + ent.start_char, offset + ent.end_char)
+        if e > s:
+            entities.append((ent.label_, s, e))
+    phrases = []
+    for nc in doc.noun_chunks:
+        s, e = trim_span(text, offset + nc.start_char, offset + nc.end_char)
+        if e > s:
+            phrases.append((s, e))
+    return sentences, entities, phrases
+
+
+def _split_long(sentence: Sentence, limit: int, count_tokens: Callable[[str], int], text: str) -> list[Sentence]:
+    """A sentence over the window is cut at word boundaries rather than silently truncated by the model."""
+    pieces, current, used = [], [], 0
+    for token in sentence.tokens:
+        cost = count_tokens(text[token[0] : token[1]])
+        if current and used + cost > limit:
+            pieces.append(current)
+            current, used = [], 0
+        current.append(token)
+        used += cost
+    if current:
+        pieces.append(current)
+    return [Sentence(p[0][0], p[-1][1], p) for p in pieces]
+
+
+def chunk_document(
+    document: Document,
+    nlp: Language,
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    overlap: int,
+) -> list[Chunk]:
+    text = document.text
+    blocks = [b for b in document.blocks if b.kind in ("subtitle", "body")]
+    sentences: list[Sentence] = []
+    entities: list[tuple[str, int, int]] = []
+    phrases: list[tuple[int, int]] = []
+    budget = max(8, max_tokens - count_tokens(document.title))
+    for block, doc in zip(blocks, nlp.pipe(text[b.start : b.end] for b in blocks)):
+        sents, ents, nps = _annotate(doc, block.start, text)
+        for sent in sents:
+            sentences.extend(_split_long(sent, budget, count_tokens, text))
+        entities += ents
+        phrases += nps
+
+    costs = [count_tokens(text[s.start : s.end]) for s in sentences]
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i, cost in enumerate(costs):
+        if current and sum(costs[j] for j in current) + cost > budget:
+            groups.append(current)
+            current = current[-overlap:] if overlap else []
+            while current and sum(costs[j] for j in current) + cost > budget:
+                current = current[1:]
+        current.append(i)
+    if current:
+        groups.append(current)
+
+    chunks = []
+    for n, group in enumerate(groups):
+        sents = [sentences[i] for i in group]
+        start, end = sents[0].start, sents[-1].end
+        chunks.append(
+            Chunk(
+                id=f"{document.doc_id}#{n}",
+                doc_id=document.doc_id,
+                title=document.title,
+                start=start,
+                end=end,
+                text=" ".join(text[s.start : s.end] for s in sents),
+                sentences=sents,
+                entities=[e for e in entities if _inside(e[1], e[2], sents)],
+                phrases=[p for p in phrases if _inside(p[0], p[1], sents)],
+            )
+        )
+    return chunks
+
+
+def _inside(start: int, end: int, sentences: Iterable[Sentence]) -> bool:
+    return any(s.start <= start and end <= s.end for s in sentences)

@@ -1,0 +1,153 @@
+"""The `rag` command. User mistakes end in one clear line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Annotated, Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in this product downloads models
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import typer  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from rag.errors import RagError  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about a folder of news articles.")
+
+SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default seeds].")]
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env RAG_INDEX_DIR; default index].")]
+KOpt = Annotated[Optional[int], typer.Option("--k", help="Passages to retrieve, 1-50 [env RAG_K; default 5].")]
+RetrievalOpt = Annotated[Optional[str], typer.Option("--retrieval", help="dense | hybrid [env RAG_RETRIEVAL].")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(command):
+    """Turn the product's own errors and invalid settings into one line each."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RagError as exc:
+            fail(str(exc))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setting'}: {e['msg']}" for e in exc.errors())
+            fail(f"invalid setting ({problems})")
+
+    return wrapper
+
+
+def settings_from(**flags) -> Settings:
+    return Settings.from_flags(**flags)
+
+
+def open_pipeline(settings: Settings, rebuild: bool = False):
+    from rag.pipeline import Pipeline
+
+    return Pipeline.open(settings, rebuild=rebuild, log=lambda m: typer.echo(m, err=True))
+
+
+@app.command()
+@user_errors
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild even if the index is up to date.")] = False,
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+):
+    """Build the index (or check it is up to date)."""
+    from rag.embed import load_embedder
+    from rag.pipeline import open_store, stale_reason
+
+    settings = settings_from(source_dir=source, index_dir=index_dir)
+    embedder = load_embedder(settings.embedder, settings.embed_model)
+    store = open_store(settings, embedder, rebuild=rebuild, log=lambda m: typer.echo(m, err=True))
+    if not rebuild and stale_reason(store, settings, embedder) is None:
+        m = store.manifest
+        typer.echo(f"index up to date: {m['documents']} documents, {m['chunks']} chunks in {settings.index_dir}")
+
+
+@app.command()
+@user_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in plain language.")],
+    k: KOpt = None,
+    answerer: Annotated[Optional[str], typer.Option("--answerer", help="extractive | seq2seq [env RAG_ANSWERER].")] = None,
+    retrieval: RetrievalOpt = None,
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Answer a question, citing the passages the answer comes from."""
+    from rag.answer import ANSWERERS
+    from rag.pipeline import validate_question
+
+    validate_question(question)  # fail fast, before loading any model
+    if answerer is not None and answerer not in ANSWERERS:
+        raise RagError(f"unknown answerer {answerer!r}; choose one of: {', '.join(ANSWERERS)}")
+    settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir)
+    result = open_pipeline(settings).ask(question)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(result.answer)
+    sources = result.citations or result.passages
+    if sources:
+        typer.echo("\nSources:" if result.citations else "\nClosest passages:")
+    for c in sources:
+        typer.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+        typer.echo(textwrap.fill(f'"{c.quote}"', width=100, initial_indent="      ", subsequent_indent="      "))
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command()
+@user_errors
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a question to search for.")],
+    k: KOpt = None,
+    retrieval: RetrievalOpt = None,
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Show the passages retrieved for a query, best first."""
+    from rag.pipeline import validate_question
+
+    validate_question(query)
+    settings = settings_from(k=k, retrieval=retrieval, source_dir=source, index_dir=index_dir)
+    hits = open_pipeline(settings).search(query)
+    rows = [
+        {"rank": i, "score": round(h.score, 4), "chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id,
+         "title": h.chunk.title, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}
+        for i, h in enumerate(hits, start=1)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['rank']}. [{row['score']:.4f}] {row['title']} ({row['chunk_id']})")
+        typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

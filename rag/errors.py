@@ -1,0 +1,5 @@
+"""User-facing failures: the CLI and the API turn these into one clear line, never a traceback."""
+
+
+class RagError(Exception):
+    """A problem the user can fix (bad input, missing folder, unknown backend)."""

