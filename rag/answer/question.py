@@ -99,7 +99,9 @@ def expected_types(doc) -> tuple[str, set[str]]:
                 return "date", DATE
             return "phrase", set()
         if word in ("which", "what"):
-            kind, labels = _head_noun_types(doc, i)
+            object_question = i + 1 < len(doc) and doc[i + 1].pos_ == "AUX" and doc[i + 1].lemma_ != "be"
+            # "What did the province spend": the wh-word is the object; the noun after it is the subject.
+            kind, labels = ("phrase", set()) if object_question else _head_noun_types(doc, i)
             if not labels and any(t.lemma_.lower() in MONEY_VERBS for t in doc if t.pos_ == "VERB"):
                 return "money", MONEY
             return kind, labels

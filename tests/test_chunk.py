@@ -1,0 +1,77 @@
+from rag.chunk import chunk_document, trim_span
+from rag.load import document_from_text, load_corpus
+
+
+def chunk_all(corpus, nlp, embedder, tokens=128, overlap=1):
+    return [
+        c
+        for d in load_corpus(corpus)
+        for c in chunk_document(d, nlp, embedder.count_tokens, tokens, overlap)
+    ]
+
+
+def test_chunk_ids_are_stable_and_unique(corpus, nlp, embedder):
+    first = chunk_all(corpus, nlp, embedder)
+    second = chunk_all(corpus, nlp, embedder)
+    assert [c.id for c in first] == [c.id for c in second]
+    assert [c.text for c in first] == [c.text for c in second]
+    assert len({c.id for c in first}) == len(first)
+    assert first[0].id.endswith("#0")
+
+
+def test_chunks_fit_the_window_and_map_back_to_the_file(corpus, nlp, embedder):
+    documents = {d.doc_id: d for d in load_corpus(corpus)}
+    for chunk in chunk_all(corpus, nlp, embedder, tokens=96):
+        assert embedder.count_tokens(chunk.title) + sum(
+            embedder.count_tokens(t) for t in chunk.sentence_texts()
+        ) <= 96 + len(chunk.sentences)  # joining sentences may merge a wordpiece boundary
+        text = documents[chunk.doc_id].text
+        assert chunk.sentence_texts() == [text[s.start : s.end] for s in chunk.sentences]
+        for label, start, end in chunk.entities:
+            assert chunk.start <= start < end <= chunk.end
+
+
+def test_neighbouring_chunks_share_one_sentence(nlp, embedder):
+    text = "Headline\n\n" + " ".join(f"Gwangju opened office number {i} today." for i in range(40)) + "\n"
+    chunks = chunk_document(document_from_text("short", text), nlp, embedder.count_tokens, 64, 1)
+    assert len(chunks) > 3
+    for left, right in zip(chunks, chunks[1:]):
+        assert right.sentences[0].start == left.sentences[-1].start
+
+
+def test_no_sentence_is_skipped_between_chunks(corpus, nlp, embedder):
+    for doc_chunks in _by_document(chunk_all(corpus, nlp, embedder, tokens=64)):
+        starts = sorted({s.start for c in doc_chunks for s in c.sentences})
+        for left, right in zip(doc_chunks, doc_chunks[1:]):
+            # the next chunk starts at the last sentence (overlap) or the very next one (overlap did not fit)
+            follower = starts[starts.index(left.sentences[-1].start) + 1]
+            assert right.sentences[0].start in (left.sentences[-1].start, follower)
+
+
+def _by_document(chunks):
+    groups = {}
+    for chunk in chunks:
+        groups.setdefault(chunk.doc_id, []).append(chunk)
+    return groups.values()
+
+
+def test_boilerplate_and_captions_stay_out_of_chunks(corpus, nlp, embedder):
+    for chunk in chunk_all(corpus, nlp, embedder):
+        assert "All rights reserved" not in chunk.text
+        assert "bar_progress" not in chunk.text
+        assert "Photo by Gwangju City" not in chunk.text
+
+
+def test_a_sentence_longer_than_the_window_is_split_not_truncated(nlp, embedder):
+    long_sentence = "Gwangju invited " + ", ".join(f"company number {i}" for i in range(80)) + "."
+    document = document_from_text("long", "A headline\n\n" + long_sentence + "\n")
+    chunks = chunk_document(document, nlp, embedder.count_tokens, 48, 0)
+    assert len(chunks) > 1
+    covered = " ".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
+    assert "company number 79" in covered and "company number 0" in covered
+
+
+def test_trim_span_removes_articles_and_punctuation():
+    text = 'at the "Kim Dae-jung Convention Center", then'
+    start, end = trim_span(text, 3, 40)
+    assert text[start:end] == "Kim Dae-jung Convention Center"

@@ -1,0 +1,36 @@
+from rag.answer.draft import Draft, Evidence, abstain
+from rag.cite import IDK, cite, supports
+
+
+def test_supports_needs_the_answer_or_all_its_content_words():
+    passage = "This year, it secured a national budget of 62.6 billion KRW, an increase of 20 billion KRW."
+    assert supports("62.6 billion KRW", passage)
+    assert supports("the 62.6 billion KRW budget", passage)
+    assert not supports("72.6 billion KRW", passage)
+    assert not supports("", passage)
+
+
+def test_unverifiable_citation_is_removed_and_answer_abstains(pipeline):
+    hits = pipeline.search("national budget of 62.6 billion KRW", k=3)
+    wrong = Draft(text="Paris", evidence=[Evidence(0, 0)], confidence=0.9)
+    result = cite("What is the capital of France?", wrong, hits, pipeline.store)
+    assert result.abstained and result.answer == IDK and result.citations == []
+    assert result.passages, "an abstention still lists the closest passages"
+
+
+def test_verified_citation_carries_offsets_and_quote(pipeline):
+    hits = pipeline.search("national budget of 62.6 billion KRW", k=3)
+    chunk = hits[0].chunk
+    index = next(i for i, t in enumerate(chunk.sentence_texts()) if "62.6 billion KRW" in t)
+    result = cite("q", Draft(text="62.6 billion KRW", evidence=[Evidence(0, index)]), hits, pipeline.store)
+    assert result.answer == "62.6 billion KRW [1]" and not result.abstained
+    citation = result.citations[0]
+    original = pipeline.store.documents[citation.doc_id].text
+    assert original[citation.start : citation.end] == citation.quote
+    assert citation.chunk_id == chunk.id and "62.6 billion KRW" in citation.quote
+
+
+def test_abstaining_draft_lists_closest_passages(pipeline):
+    hits = pipeline.search("population of Gwangju", k=3)
+    result = cite("q", abstain("not covered"), hits, pipeline.store)
+    assert result.abstained and result.reason == "not covered" and len(result.passages) == 3

@@ -1,0 +1,57 @@
+"""The `rag` command as a user runs it: a real process, real models, the project's seeds."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def rag(*args, tmp_path, env=None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environment.update({"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_SOURCE_DIR": str(ROOT / "seeds")}, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], cwd=tmp_path, env=environment, capture_output=True, text=True,
+        timeout=300,
+    )
+
+
+def test_ask_json_then_human_output(tmp_path):
+    done = rag("ask", "How much national budget did Gwangju secure this year?", "--json", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["answer"].startswith("62.6 billion KRW") and not result["abstained"]
+    assert result["citations"][0]["doc_id"] == "002_a41762f22f1f4beb"
+    assert set(result["timings_ms"]) >= {"retrieve", "answer", "total"}
+    assert "building" in done.stderr  # first use builds the index
+
+    done = rag("ask", "Who is the president of Zhejiang University?", tmp_path=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("Ma Yanming [1]")
+    assert "Sources:" in done.stdout and "building" not in done.stderr
+
+    done = rag("search", "Hangzhou mayor", "--k", "2", "--json", tmp_path=tmp_path)
+    assert done.returncode == 0 and len(json.loads(done.stdout)) == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "   "], "the question is empty"),
+        (["ask", "hi", "--answerer", "oracle"], "unknown answerer"),
+        (["ask", "hi", "--k", "0"], "k"),
+        (["ask", "hi", "--source", "/no/such/folder"], "corpus folder not found"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_non_zero(tmp_path, args, message):
+    done = rag(*args, tmp_path=tmp_path)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_index_command_reports_up_to_date(tmp_path):
+    assert rag("index", tmp_path=tmp_path).returncode == 0
+    done = rag("index", tmp_path=tmp_path)
+    assert done.returncode == 0 and "up to date" in done.stdout

@@ -1,0 +1,32 @@
+from rag.retrieve.fusion import HybridRetriever
+from rag.retrieve.hit import Hit
+
+
+class FixedRanking:
+    def __init__(self, positions):
+        self.positions = positions
+
+    def search(self, query, k):
+        return [Hit(p, f"chunk{p}", 1.0) for p in self.positions[:k]]
+
+
+def test_rrf_prefers_items_ranked_well_by_both():
+    hybrid = HybridRetriever([FixedRanking([1, 2, 3]), FixedRanking([2, 3, 1])], rrf_k=60)
+    assert [h.position for h in hybrid.search("q", 3)] == [2, 1, 3]
+    tied = HybridRetriever([FixedRanking([4, 5]), FixedRanking([5, 4])], rrf_k=60)
+    assert [h.position for h in tied.search("q", 2)] == [4, 5]  # equal fused scores break on position
+
+
+def test_dense_and_hybrid_find_the_budget_passage(pipeline):
+    for mode in ("dense", "hybrid"):
+        hits = pipeline.search("national budget secured this year", k=3, retrieval=mode)
+        assert hits[0].chunk.doc_id == "002_a41762f22f1f4beb", mode
+        assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_bm25_finds_exact_names(pipeline):
+    from rag.retrieve.bm25 import BM25Retriever
+
+    hits = BM25Retriever(pipeline.store).search("Yao Gaoyuan", 3)
+    assert hits and "Yao Gaoyuan" in hits[0].chunk.text
+    assert BM25Retriever(pipeline.store).search("the of and", 3) == []
