@@ -35,8 +35,9 @@ class Citation:
 @dataclass
 class Result:
     question: str
-    answer: str
+    answer: str  # what the user sees: the answer with [n] markers, or the "I don't know" sentence
     abstained: bool
+    text: str = ""  # the bare answer, without markers; empty when abstaining
     citations: list[Citation] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)  # the closest passages, shown with abstentions
     confidence: float = 0.0
@@ -95,7 +96,11 @@ def cite(question: str, draft: Draft, hits: list[Hit], store: Store) -> Result:
     if draft.abstained or not citations:
         reason = draft.abstain_reason or "no retrieved passage supports the answer"
         return Result(
-            question, IDK, True, [], closest_passages(hits, store), draft.confidence, reason, draft.notes
+            question=question, answer=IDK, abstained=True, passages=closest_passages(hits, store),
+            confidence=draft.confidence, reason=reason, notes=draft.notes,
         )
     markers = "".join(f"[{c.n}]" for c in citations)
-    return Result(question, f"{draft.text} {markers}", False, citations, [], draft.confidence, None, draft.notes)
+    return Result(
+        question=question, answer=f"{draft.text} {markers}", abstained=False, text=draft.text, citations=citations,
+        confidence=draft.confidence, notes=draft.notes,
+    )

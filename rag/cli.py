@@ -141,6 +141,74 @@ def search(
         typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
 
 
+THRESHOLDS = {  # flag name -> (metric, True when higher is better)
+    "min_f1": ("f1", True), "min_em": ("em", True), "min_recall_at_5": ("recall@5", True), "min_mrr": ("mrr", True),
+    "min_citation_precision": ("citation_precision", True), "min_citation_recall": ("citation_recall", True),
+    "min_abstention_accuracy": ("abstention_accuracy", True), "max_false_abstention": ("false_abstention_rate", False),
+}
+MinOpt = Annotated[Optional[float], typer.Option(min=0.0, max=1.0)]
+
+
+def split_list(value: str | None, default: str) -> list[str]:
+    return [item.strip() for item in (value or default).split(",") if item.strip()]
+
+
+@app.command("eval")
+@user_errors
+def evaluate(
+    dataset: Annotated[Path, typer.Option(help="JSON Lines eval set.")] = Path("eval/questions.jsonl"),
+    k: KOpt = None,
+    answerer: Annotated[Optional[str], typer.Option(help="Comma-separated answerers to compare.")] = None,
+    retrieval: Annotated[Optional[str], typer.Option(help="Comma-separated retrieval modes to compare.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only questions with this split (dev or test).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for report.json, report.md, predictions.jsonl, eval.png.")] = Path("eval/runs/latest"),
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+    min_f1: MinOpt = None, min_em: MinOpt = None, min_recall_at_5: MinOpt = None, min_mrr: MinOpt = None,
+    min_citation_precision: MinOpt = None, min_citation_recall: MinOpt = None,
+    min_abstention_accuracy: MinOpt = None, max_false_abstention: MinOpt = None,
+):
+    """Score retrieval, answers, citations, abstention and latency; exit 1 when a --min/--max threshold fails."""
+    from rag.answer import ANSWERERS
+    from rag.evaluation.dataset import load_dataset
+    from rag.evaluation.report import text_table, write_report
+    from rag.evaluation.runner import Config, run_config
+    from rag.retrieve import RETRIEVAL_MODES
+
+    examples = load_dataset(dataset, split)  # a malformed line stops here, before any model loads
+    settings = settings_from(k=k, source_dir=source, index_dir=index_dir)
+    answerers = split_list(answerer, settings.answerer)
+    modes = split_list(retrieval, settings.retrieval)
+    for name in answerers:
+        if name not in ANSWERERS:
+            raise RagError(f"unknown answerer {name!r}; choose from: {', '.join(ANSWERERS)}")
+    for mode in modes:
+        if mode not in RETRIEVAL_MODES:
+            raise RagError(f"unknown retrieval mode {mode!r}; choose from: {', '.join(RETRIEVAL_MODES)}")
+    pipeline = open_pipeline(settings)
+    runs = [run_config(pipeline, examples, Config(a, m, settings.k)) for a in answerers for m in modes]
+    folder = write_report(runs, out, dataset, split)
+    typer.echo(text_table(runs))
+    typer.echo(f"\nreport: {folder}/report.md")
+
+    limits = {"min_f1": min_f1, "min_em": min_em, "min_recall_at_5": min_recall_at_5, "min_mrr": min_mrr,
+              "min_citation_precision": min_citation_precision, "min_citation_recall": min_citation_recall,
+              "min_abstention_accuracy": min_abstention_accuracy, "max_false_abstention": max_false_abstention}
+    failures = []
+    for flag, limit in limits.items():
+        if limit is None:
+            continue
+        metric, higher_is_better = THRESHOLDS[flag]
+        for run in runs:
+            value = run["metrics"][metric]
+            if (value < limit) if higher_is_better else (value > limit):
+                failures.append(f"{run['config']}: {metric} {value:.3f} {'<' if higher_is_better else '>'} {limit}")
+    for failure in failures:
+        typer.echo(f"FAIL {failure}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -131,15 +131,19 @@ class Pipeline:
     ) -> Result:
         question = validate_question(question)
         reader = self.answerer(answerer)
-        timings = {}
         started = time.perf_counter()
         hits = self.retriever(retrieval).search(question, validate_k(k or self.settings.k))  # 5. retrieve
-        timings["retrieve"] = time.perf_counter() - started
+        retrieved = time.perf_counter()
+        result = self.answer(question, hits, reader)
+        result.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2)} | result.timings_ms
+        result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def answer(self, question: str, hits: list[Hit], reader: Answerer) -> Result:
+        started = time.perf_counter()
         draft = reader.answer(question, hits)  # 6. answer
-        timings["answer"] = time.perf_counter() - started - timings["retrieve"]
         result = cite(question, draft, hits, self.store)  # 7. cite
-        timings["total"] = time.perf_counter() - started
-        result.timings_ms = {stage: round(seconds * 1000, 2) for stage, seconds in timings.items()}
+        result.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 2)}
         return result
 
     @property

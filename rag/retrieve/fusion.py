@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rag.retrieve.hit import Hit, Retriever
 
-CANDIDATES_PER_RETRIEVER = 4  # each retriever proposes this many times k before fusion
+# Each retriever proposes this many candidates whatever k is, so the top 5 does not depend on asking for 5 or 10.
+CANDIDATE_DEPTH = 50
 
 
 class HybridRetriever:
@@ -16,7 +17,7 @@ class HybridRetriever:
         fused: dict[int, float] = {}
         chunks = {}
         for retriever in self.retrievers:
-            for rank, hit in enumerate(retriever.search(query, k * CANDIDATES_PER_RETRIEVER)):
+            for rank, hit in enumerate(retriever.search(query, max(k, CANDIDATE_DEPTH))):
                 fused[hit.position] = fused.get(hit.position, 0.0) + 1.0 / (self.rrf_k + rank + 1)
                 chunks[hit.position] = hit.chunk
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]

@@ -1,0 +1,1 @@
+"""`rag eval`: score retrieval, answers, citations, abstention and latency on a question set."""

@@ -1,0 +1,91 @@
+"""Run one configuration (answerer × retrieval × k) over an eval set and score every question."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from rag.evaluation import metrics
+from rag.evaluation.dataset import Example
+from rag.pipeline import Pipeline
+
+RECALL_KS = (1, 3, 5, 10)
+CORRECT_F1 = 0.5  # an answer with at least this token F1 counts as correct (for citation recall)
+
+
+@dataclass(frozen=True)
+class Config:
+    answerer: str
+    retrieval: str
+    k: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.answerer}+{self.retrieval}@{self.k}"
+
+
+def run_config(pipeline: Pipeline, examples: list[Example], config: Config, progress: bool = True) -> dict:
+    reader = pipeline.answerer(config.answerer)
+    retriever = pipeline.retriever(config.retrieval)
+    depth = max(config.k, max(RECALL_KS))
+    predictions = []
+    started = time.perf_counter()
+    for example in tqdm(examples, desc=config.name, unit="q", disable=not progress):
+        t0 = time.perf_counter()
+        hits = retriever.search(example.question, depth)
+        t1 = time.perf_counter()
+        result = pipeline.answer(example.question, hits[: config.k], reader)
+        t2 = time.perf_counter()
+        predictions.append(_score(example, config, [h.chunk.doc_id for h in hits], result, (t1 - t0, t2 - t1, t2 - t0)))
+    elapsed = time.perf_counter() - started
+    return {"config": config.name, "answerer": reader.name, "retrieval": config.retrieval, "k": config.k,
+            "metrics": summarise(predictions, elapsed), "predictions": predictions}
+
+
+def _score(example: Example, config: Config, retrieved_docs: list[str], result, seconds) -> dict:
+    prediction = result.text
+    quotes = [c.quote for c in result.citations]
+    row = {
+        "config": config.name, "id": example.id, "split": example.split, "question": example.question,
+        "answerable": example.answerable, "gold_answers": example.answers, "gold_doc_ids": example.doc_ids,
+        "prediction": prediction, "answer": result.answer, "abstained": result.abstained, "reason": result.reason,
+        "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote} for c in result.citations],
+        "retrieved_doc_ids": retrieved_docs,
+        "timings_ms": {"retrieve": seconds[0] * 1000, "answer": seconds[1] * 1000, "total": seconds[2] * 1000},
+    }
+    if example.answerable:
+        row["em"] = metrics.exact_match(prediction, example.answers)
+        row["f1"] = metrics.token_f1(prediction, example.answers)
+        row["correct"] = row["f1"] >= CORRECT_F1
+        row["retrieval"] = {f"recall@{k}": metrics.recall_at_k(retrieved_docs, example.doc_ids, k) for k in RECALL_KS}
+        row["retrieval"]["rr"] = metrics.reciprocal_rank(retrieved_docs, example.doc_ids)
+        row["retrieval"]["ndcg@10"] = metrics.ndcg_at_k(retrieved_docs, example.doc_ids, 10)
+    else:
+        row["correct"] = result.abstained
+    row["supported_citations"] = [metrics.passage_supports(q, example.answers) for q in quotes]
+    return row
+
+
+def summarise(predictions: list[dict], elapsed: float) -> dict:
+    answerable = [p for p in predictions if p["answerable"]]
+    mean = lambda values: sum(values) / len(values) if values else 0.0  # noqa: E731
+    summary = {"questions": len(predictions), "answerable": len(answerable)}
+    for key in [f"recall@{k}" for k in RECALL_KS] + ["ndcg@10"]:
+        summary[key] = mean([p["retrieval"][key] for p in answerable])
+    summary["mrr"] = mean([p["retrieval"]["rr"] for p in answerable])
+    summary["em"] = mean([p["em"] for p in answerable])
+    summary["f1"] = mean([p["f1"] for p in answerable])
+    cited = [[c["quote"] for c in p["citations"]] for p in predictions]
+    gold = [p["gold_answers"] for p in predictions]
+    summary["citation_precision"] = metrics.citation_precision(cited, gold)
+    summary["citation_recall"] = metrics.citation_recall(
+        cited, gold, [p["answerable"] and p["correct"] for p in predictions]
+    )
+    summary |= metrics.abstention_rates([p["abstained"] for p in predictions], [p["answerable"] for p in predictions])
+    for stage in ("retrieve", "answer", "total"):
+        for name, value in metrics.percentiles([p["timings_ms"][stage] for p in predictions]).items():
+            summary[f"{stage}_ms_{name}"] = value
+    summary["questions_per_second"] = len(predictions) / elapsed if elapsed else 0.0
+    return summary
