@@ -64,8 +64,25 @@ class Chunk:
         return cls(**data)
 
 
+def is_content(token) -> bool:
+    """Content words carry meaning; spaCy lists number words ("eight") as stop words, but they answer questions."""
+    return not (token.is_punct or token.is_space) and (token.like_num or not token.is_stop)
+
+
+def _inside_name(doc: Doc, start: int, end: int) -> bool:
+    """'Advanced 3 District': a number between capitalised words is part of a name, not a count."""
+    if start == 0 or end >= len(doc):
+        return False
+    before, after = doc[start - 1], doc[end]
+    return before.is_title and not before.is_sent_start and after.is_title
+
+
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading articles/quotes and trailing punctuation so an answer span reads cleanly."""
+    for quote in ("”", "“"):  # a curly quote inside an entity ends it: 'C9 League”-China’s version'
+        cut = text.find(quote, start + 1, end)
+        if cut > 0:
+            end = cut
     changed = True
     while changed and start < end:
         changed = False
@@ -83,14 +100,20 @@ def _annotate(doc: Doc, offset: int, text: str):
     sentences = []
     for sent in doc.sents:
         tokens = [
-            (offset + t.idx, offset + t.idx + len(t.text), t.lemma_.lower(), not (t.is_stop or t.is_punct))
+            (offset + t.idx, offset + t.idx + len(t.text), t.lemma_.lower(), is_content(t))
             for t in sent
             if not t.is_space
         ]
         if tokens:
             sentences.append(Sentence(tokens[0][0], tokens[-1][1], tokens))
     entities = []
+    # Numbers the entity model missed ("agreed on eight tasks") are still candidate counts.
+    for token in doc:
+        if token.like_num and not token.ent_type_ and not _inside_name(doc, token.i, token.i + 1):
+            entities.append(("CARDINAL", offset + token.idx, offset + token.idx + len(token.text)))
     for ent in doc.ents:
+        if ent.label_ == "CARDINAL" and _inside_name(doc, ent.start, ent.end):
+            continue
         s, e = trim_span(text, offset + ent.start_char, offset + ent.end_char)
         if e > s:
             entities.append((ent.label_, s, e))

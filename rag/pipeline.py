@@ -19,7 +19,7 @@ from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
 
-CLEANER_VERSION = 1  # bump when cleaning or annotation changes what gets indexed
+CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
 MAX_QUESTION_CHARS = 2000
 
 

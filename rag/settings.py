@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(48, ge=1, le=512)
 
     min_support: float = Field(
-        0.6, ge=0, le=1, description="Share of the question's key terms (IDF-weighted) the answer's passage must cover."
+        0.55, ge=0, le=1, description="Share of the question's key terms (IDF-weighted) the answer's passage must cover."
     )
-    min_confidence: float = Field(0.35, ge=0, le=1, description="Reader score below which the answer abstains.")
+    min_confidence: float = Field(0.5, ge=0, le=1, description="Reader score below which the answer abstains.")
 
     @classmethod
     def from_flags(cls, **flags: Any) -> "Settings":

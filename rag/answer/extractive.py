@@ -21,8 +21,9 @@ from rag.chunk import Chunk, Sentence
 from rag.index import Store
 from rag.retrieve.hit import Hit
 
-WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.10, "specific": 0.15}
+WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}
 DECAY_TOKENS = 6  # a question term this many tokens from the candidate counts half
+COMMA_TOKENS = 3  # each comma between a term and the candidate adds this much distance: lists separate items
 QUESTION_OVERLAP_PENALTY = 0.35
 OTHER_ROLE_PENALTY = 0.2  # "Mayor Kang" does not answer "who is the governor"
 MAX_CITATIONS = 3
@@ -80,6 +81,7 @@ class ExtractiveAnswerer:
                 context = lemmas | title_terms | _neighbour_lemmas(hit.chunk, si)
                 support = sum(weight[t] for t in q.terms if t in context) / total
                 anchors = [(i, t[2]) for i, t in enumerate(sentence.tokens) if t[2] in matched]
+                asked = set(q.terms) - {q.root}  # the head noun names the answer's kind; it may be part of it
                 for start, end, label in _candidates(hit.chunk, sentence, q):
                     span_tokens = [i for i, t in enumerate(sentence.tokens) if t[0] >= start and t[1] <= end]
                     if not span_tokens or end - start > MAX_SPAN_CHARS:
@@ -87,9 +89,13 @@ class ExtractiveAnswerer:
                     span_terms = {sentence.tokens[i][2] for i in span_tokens if sentence.tokens[i][3]}
                     if not span_terms or span_terms <= set(q.terms) or normalise(text[start:end]) in question_text:
                         continue  # never answer with the question's own words
-                    overlap = len(span_terms & set(q.terms)) / len(span_terms)
+                    overlap = len(span_terms & asked) / len(span_terms)
+                    head_fit = _head_fit(sentence, span_tokens, span_terms, q)
+                    if q.kind == "count" and head_fit < 0:
+                        continue  # "how many students": a number of organisations is no answer at all
                     score = (
-                        WEIGHTS["window"] * _window(anchors, span_tokens, weight, total)
+                        WEIGHTS["window"] * _window(anchors, span_tokens, sentence.tokens, weight, total, label == "PERSON")
+                        + WEIGHTS["head"] * head_fit
                         + WEIGHTS["support"] * support
                         + WEIGHTS["rank"] / (1 + rank)
                         + WEIGHTS["type"] * q.type_fit(label)
@@ -135,13 +141,28 @@ class ExtractiveAnswerer:
         return evidence
 
 
-def _window(anchors: list[tuple[int, str]], span: list[int], weight: dict[str, float], total: float) -> float:
-    """Question terms in the sentence, each counted by how close it sits to the candidate."""
+def _window(
+    anchors: list[tuple[int, str]],
+    span: list[int],
+    tokens: list,
+    weight: dict[str, float],
+    total: float,
+    before_counts_double: bool,
+) -> float:
+    """Question terms in the sentence, each counted by how close it sits to the candidate.
+
+    For people, words before the name count at double distance: English appositives put the role
+    after the name ("Go Mia, CEO of Witches Co."), so the words before belong to the previous name.
+    """
     closest: dict[str, float] = {}
     for position, term in anchors:
         if position in span:
             continue
         distance = min(abs(position - s) for s in span)
+        if before_counts_double and position < span[0] and distance > 1:
+            distance *= 2
+        between = tokens[position + 1 : span[0]] if position < span[0] else tokens[span[-1] + 1 : position]
+        distance += COMMA_TOKENS * sum(1 for t in between if t[2] == ",")
         closest[term] = max(closest.get(term, 0.0), 1 / (1 + distance / DECAY_TOKENS))
     return sum(weight[t] * c for t, c in closest.items()) / total
 
@@ -155,6 +176,29 @@ def _other_role(sentence: Sentence, span: list[int], label: str | None, q: Quest
     return 1.0 if roles and not any(r in q.terms for r in roles) else 0.0
 
 
+def _head_fit(sentence: Sentence, span: list[int], span_terms: set[str], q: Question) -> float:
+    """Does the candidate name the kind of thing asked for?
+
+    "Which techno valley" → a span containing "valley"; "how many zones" → a number followed by "zones".
+    """
+    if not q.head:
+        return 0.0
+    if q.kind in ("count", "amount", "money"):
+        following = [t[2] for t in sentence.tokens[span[-1] + 1 : span[-1] + 9] if t[3]][:5]
+        if not following:
+            return 0.0
+        return 1.0 if q.head & set(following) else -1.0
+    return 1.0 if _span_head(sentence, span) == q.root else 0.0
+
+
+def _span_head(sentence: Sentence, span: list[int]) -> str | None:
+    """The noun a phrase is about: the last content word, before any "of" ("Ministry of Science" → ministry)."""
+    words = [sentence.tokens[i] for i in span]
+    cut = next((n for n, t in enumerate(words) if t[2] == "of"), len(words))
+    content = [t[2] for t in words[:cut] if t[3]]
+    return content[-1] if content else None
+
+
 def _neighbour_lemmas(chunk: Chunk, index: int) -> set[str]:
     """The sentence before often names the subject that the answer sentence calls 'it' or 'the city'."""
     if index == 0:
@@ -163,11 +207,12 @@ def _neighbour_lemmas(chunk: Chunk, index: int) -> set[str]:
 
 
 def _candidates(chunk: Chunk, sentence: Sentence, q: Question):
+    """Entities, then noun phrases, in the sentence: each that could be the kind of answer asked for."""
     inside = lambda s, e: sentence.start <= s and e <= sentence.end  # noqa: E731
     for label, start, end in chunk.entities:
-        if inside(start, end) and (not q.expected or label in q.expected):
+        if inside(start, end) and q.type_fit(label) > 0:
             yield start, end, label
-    if not q.expected:
+    if q.type_fit(None) > 0:
         for start, end in chunk.phrases:
             if inside(start, end):
                 yield start, end, None

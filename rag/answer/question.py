@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from spacy.language import Language
 
+from rag.chunk import is_content
+
 PERSON = {"PERSON"}
 PLACE = {"GPE", "LOC", "FAC"}
 ORGANISATION = {"ORG"}
@@ -16,6 +18,9 @@ AMOUNT = {"MONEY", "QUANTITY", "PERCENT", "CARDINAL"}
 SIZE = {"QUANTITY"}
 PERCENT = {"PERCENT"}
 EVENT = {"EVENT", "ORG", "FAC", "WORK_OF_ART"}
+NUMERIC = {"MONEY", "CARDINAL", "QUANTITY", "PERCENT", "DATE", "TIME", "ORDINAL"}
+NAMED = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+CONFUSABLE = {"person": {"GPE", "NORP", "PRODUCT", "WORK_OF_ART"}}  # a convention centre is never a "who"
 
 # Head nouns of "which X" / "what X" questions, by the entity types that answer them.
 # Titles written next to a name ("Mayor Kang", "Lu Shan, Vice Governor of ...").
@@ -55,25 +60,64 @@ class Question:
     expected: set[str] = field(default_factory=set)  # entity labels that answer it; empty means any phrase
     kind: str = "phrase"
     secondary: set[str] = field(default_factory=set)  # labels that can answer it, but less often
+    head: set[str] = field(default_factory=set)  # lemmas of the wh-phrase's noun: "which techno valley"
+    root: str | None = None  # the head noun itself: "valley"
 
     def type_fit(self, label: str | None) -> float:
-        if not self.expected:
-            return 1.0 if label else 0.5  # a named thing answers an open question better than a pronoun phrase
+        if self.expected & NUMERIC or self.kind == "date":
+            return 1.0 if label in self.expected and label not in self.secondary else 0.5 if label in self.expected else 0.0
         if label in self.secondary:
             return 0.5
-        return 1.0 if label in self.expected else 0.0
+        if label in self.expected:
+            return 1.0
+        if label in NUMERIC:
+            if self.expected:
+                return 0.0  # "where": never a date
+            return 0.1 if self.head else 0.5  # "which project": a date or a number is rarely the thing asked for
+        if self.expected:
+            # The small NER model often mislabels names, so other name labels get a little credit; plain phrases none.
+            return 0.3 if label in CONFUSABLE.get(self.kind, NAMED) else 0.0
+        return 1.0 if label else 0.6  # a named thing answers an open question better than a pronoun phrase
 
 
-def _head_noun_types(doc, after: int) -> tuple[str, set[str]]:
-    """Types from the head of the first noun phrase after the wh-word that names a kind of thing."""
-    for chunk in doc.noun_chunks:
-        if chunk.end <= after:
-            continue
-        head = chunk.root.lemma_.lower()
-        if head in HEAD_NOUN_TYPES:
-            return head, HEAD_NOUN_TYPES[head]
-        if chunk.root.pos_ in ("NOUN", "PROPN") and head not in QUESTION_FILLER:
-            return "phrase", set()
+def wh_phrase_head(doc) -> tuple[set[str], str | None]:
+    """The noun (with its compounds) the question asks about: "which techno valley" → ({techno, valley}, valley)."""
+    for i, token in enumerate(doc):
+        if token.lower_ in ("which", "what") or (token.lower_ in ("many", "much") and i and doc[i - 1].lower_ == "how"):
+            chunk = _asked_noun_phrase(doc, i)
+            if chunk is None:
+                return set(), None
+            head = [chunk.root] + [t for t in chunk.root.children if t.dep_ == "compound" and t.i > i]
+            return {t.lemma_.lower() for t in head}, chunk.root.lemma_.lower()
+    return set(), None
+
+
+def _asked_noun_phrase(doc, wh: int):
+    """The noun phrase a which/what question asks about: "which X", or "what is the X (of Y)". None otherwise."""
+    chunks = {chunk.start: chunk for chunk in doc.noun_chunks}
+    start = wh + 1
+    if start in chunks and chunks[start].root.i > wh:
+        return chunks[start]
+    for chunk in doc.noun_chunks:  # "which X" where spaCy folds the wh-word into the phrase
+        if chunk.start == wh and chunk.root.i > wh:
+            return chunk
+    if start < len(doc) and doc[start].lemma_ == "be":
+        chunk = next((c for c in doc.noun_chunks if c.start in (start + 1, start + 2)), None)
+        if chunk is not None and chunk.root.lemma_.lower() in QUESTION_FILLER and chunk.end < len(doc) and doc[chunk.end].lower_ == "of":
+            chunk = next((c for c in doc.noun_chunks if c.start == chunk.end + 1), None)  # "the name of X"
+        return chunk
+    return None
+
+
+def _head_noun_types(doc, wh: int) -> tuple[str, set[str]]:
+    """Types from the head of the noun phrase the question asks about ("which university" → ORG)."""
+    chunk = _asked_noun_phrase(doc, wh)
+    if chunk is None:
+        return "phrase", set()
+    compounds = [t for t in chunk.root.children if t.dep_ == "compound"]
+    for noun in [chunk.root] + compounds:  # "budget proposal": the proposal is a budget, so money
+        if noun.lemma_.lower() in HEAD_NOUN_TYPES:
+            return noun.lemma_.lower(), HEAD_NOUN_TYPES[noun.lemma_.lower()]
     return "phrase", set()
 
 
@@ -92,7 +136,7 @@ def expected_types(doc) -> tuple[str, set[str]]:
                 kind, labels = _head_noun_types(doc, i + 2)
                 return ("money", MONEY) if labels in (MONEY, set()) else ("amount", AMOUNT)
             if nxt == "many":
-                return "count", COUNT
+                return "count", COUNT  # QUANTITY is the weaker reading: "how many zones" wants "seven", not "16.79㎢"
             if nxt in ("large", "big", "wide", "vast"):
                 return "size", SIZE
             if nxt == "long":
@@ -112,13 +156,18 @@ def analyse(question: str, nlp: Language) -> Question:
     doc = nlp(question)
     kind, expected = expected_types(doc)
     secondary = expected & ORGANISATION if kind in ("person", "place") else set()
+    if kind == "count":
+        secondary = {"QUANTITY"}
     terms = []
     for token in doc:
         lemma = token.lemma_.lower()
-        if token.is_stop or token.is_punct or token.is_space or lemma in QUESTION_FILLER:
+        if not is_content(token) or lemma in QUESTION_FILLER:
             continue
         if token.i > 0 and doc[token.i - 1].lower_ == "how":
             continue  # "how large", "how long": the question's form, not its topic
         if lemma not in terms:
             terms.append(lemma)
-    return Question(text=question, terms=terms, expected=expected, kind=kind, secondary=secondary)
+    head, root = wh_phrase_head(doc)
+    return Question(
+        text=question, terms=terms, expected=expected, kind=kind, secondary=secondary, head=head, root=root
+    )

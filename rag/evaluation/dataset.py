@@ -55,7 +55,7 @@ def load_dataset(path: Path, split: str | None = None) -> list[Example]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{path}, line {number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -1,0 +1,56 @@
+"""`rag eval` end to end, and the quality guard: CI fails when answer quality drops.
+
+Thresholds sit a little under the numbers measured with the offline defaults (see README, Evaluation).
+"""
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_cli import rag
+
+GUARD = {
+    "--min-f1": "0.62",  # measured 0.659
+    "--min-em": "0.54",  # measured 0.583
+    "--min-recall-at-5": "0.95",  # measured 0.988
+    "--min-citation-precision": "0.80",  # measured 0.857
+    "--min-citation-recall": "0.92",  # measured 0.966
+    "--min-abstention-accuracy": "0.87",  # measured 0.938
+    "--max-false-abstention": "0.12",  # measured 0.071
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("eval")
+
+
+def test_quality_guard_on_the_project_eval_set(workdir):
+    flags = [item for pair in GUARD.items() for item in pair]
+    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--out", str(workdir / "out"), *flags,
+               tmp_path=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((workdir / "out" / "report.json").read_text())
+    assert report["runs"][0]["metrics"]["questions"] == 100
+    predictions = (workdir / "out" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 100 and (workdir / "out" / "eval.png").stat().st_size > 0
+    assert "| f1 |" in (workdir / "out" / "report.md").read_text()
+
+
+def test_threshold_that_is_not_met_fails_the_command(workdir):
+    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--split", "dev", "--retrieval",
+               "dense,hybrid", "--min-f1", "0.99", "--out", str(workdir / "strict"), tmp_path=workdir)
+    assert done.returncode == 1
+    assert "FAIL extractive+dense@5: f1" in done.stderr and "FAIL extractive+hybrid@5: f1" in done.stderr
+    report = json.loads((workdir / "strict" / "report.json").read_text())
+    assert [r["config"] for r in report["runs"]] == ["extractive+dense@5", "extractive+hybrid@5"]
+
+
+def test_malformed_dataset_names_the_line_and_writes_no_report(workdir):
+    bad = workdir / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "Who?", "answers": ["Kim"], "doc_ids": [], "answerable": true}\n'
+                   '{"id": "q2", "question": "Who?", "answers": "Kim", "doc_ids": [], "answerable": true}\n')
+    done = rag("eval", "--dataset", str(bad), "--out", str(workdir / "bad-out"), tmp_path=workdir)
+    assert done.returncode == 2 and "line 2: field 'answers' must be list" in done.stderr
+    assert not (workdir / "bad-out").exists()
