@@ -9,7 +9,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-T5_SKELETON = Path(os.environ.get("RAG_T5_SKELETON", ROOT.parent / "shared" / "models" / "flan-t5-small-skeleton"))
+# The real flan-t5-small config and tokenizer (no weights), copied from ../shared/models so the suite is self-contained.
+T5_SKELETON = Path(os.environ.get("RAG_T5_SKELETON", ROOT / "tests" / "fixtures" / "flan-t5-small-skeleton"))
 
 
 @pytest.fixture(autouse=True)
