@@ -46,3 +46,10 @@ def test_answer_is_never_words_of_the_question(pipeline):
 def test_empty_question_has_no_terms_and_abstains(pipeline):
     draft = pipeline.answerer("extractive").answer("what is it?", pipeline.search("budget", k=3))
     assert draft.abstained
+
+
+def test_a_name_titled_with_another_role_does_not_answer_a_role_question(pipeline):
+    # "Mayor Kang" sits next to "Gyeonggi Province" in one sentence, but the question asks for the governor.
+    assert pipeline.ask("Who is the governor of Gyeonggi Province?").answer.startswith("Kim Dong-yeon")
+    # A question that does not ask for a role must not penalise a titled name ("President Ma Yanming").
+    assert pipeline.ask("Who did Mayor Kang meet at Zhejiang University?").answer.startswith("Ma Yanming")

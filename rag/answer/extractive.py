@@ -151,25 +151,26 @@ def _window(
 ) -> float:
     """Question terms in the sentence, each counted by how close it sits to the candidate.
 
-    For people, words before the name count at double distance: English appositives put the role
-    after the name ("Go Mia, CEO of Witches Co."), so the words before belong to the previous name.
+    For people, words before the name and across a comma count at double distance: English appositives
+    put the role after the name ("Go Mia, CEO of Witches Co."), so those words belong to the previous name.
     """
     closest: dict[str, float] = {}
     for position, term in anchors:
         if position in span:
             continue
         distance = min(abs(position - s) for s in span)
-        if before_counts_double and position < span[0] and distance > 1:
-            distance *= 2
         between = tokens[position + 1 : span[0]] if position < span[0] else tokens[span[-1] + 1 : position]
-        distance += COMMA_TOKENS * sum(1 for t in between if t[2] == ",")
+        commas = sum(1 for t in between if t[2] == ",")
+        if before_counts_double and position < span[0] and commas:
+            distance *= 2  # in a list of "Name, role" items, the role before a comma belongs to the previous name
+        distance += COMMA_TOKENS * commas
         closest[term] = max(closest.get(term, 0.0), 1 / (1 + distance / DECAY_TOKENS))
     return sum(weight[t] * c for t, c in closest.items()) / total
 
 
 def _other_role(sentence: Sentence, span: list[int], label: str | None, q: Question) -> float:
-    """1 when a person is titled, right beside the name, with a role the question does not ask about."""
-    if label != "PERSON":
+    """1 when the question asks for a role ("who is the governor") and the name beside it has another one."""
+    if label != "PERSON" or q.root not in ROLE_NOUNS:
         return 0.0
     beside = [sentence.tokens[i][2] for i in (span[0] - 1, span[-1] + 1, span[-1] + 2) if 0 <= i < len(sentence.tokens)]
     roles = [lemma for lemma in beside if lemma in ROLE_NOUNS]

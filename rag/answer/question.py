@@ -83,8 +83,8 @@ class Question:
 def wh_phrase_head(doc) -> tuple[set[str], str | None]:
     """The noun (with its compounds) the question asks about: "which techno valley" → ({techno, valley}, valley)."""
     for i, token in enumerate(doc):
-        if token.lower_ in ("which", "what") or (token.lower_ in ("many", "much") and i and doc[i - 1].lower_ == "how"):
-            chunk = _asked_noun_phrase(doc, i)
+        if token.lower_ in ("which", "what", "who") or (token.lower_ in ("many", "much") and i and doc[i - 1].lower_ == "how"):
+            chunk = _asked_noun_phrase(doc, i)  # "who is the governor": the asked role
             if chunk is None:
                 return set(), None
             head = [chunk.root] + [t for t in chunk.root.children if t.dep_ == "compound" and t.i > i]
