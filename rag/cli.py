@@ -68,12 +68,13 @@ def index(
 ):
     """Build the index (or check it is up to date)."""
     from rag.embed import load_embedder
-    from rag.pipeline import open_store, stale_reason
+    from rag.pipeline import open_store
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     embedder = load_embedder(settings.embedder, settings.embed_model)
-    store = open_store(settings, embedder, rebuild=rebuild, log=lambda m: typer.echo(m, err=True))
-    if not rebuild and stale_reason(store, settings, embedder) is None:
+    messages: list[str] = []
+    store = open_store(settings, embedder, rebuild=rebuild, log=lambda m: (messages.append(m), typer.echo(m, err=True)))
+    if not messages:  # nothing was (re)built
         m = store.manifest
         typer.echo(f"index up to date: {m['documents']} documents, {m['chunks']} chunks in {settings.index_dir}")
 

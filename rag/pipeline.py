@@ -14,7 +14,7 @@ from rag.cite import Result, cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
 from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store, new_vector_index
-from rag.load import Document, corpus_fingerprint, load_corpus
+from rag.load import corpus_fingerprint, load_corpus
 from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
@@ -145,10 +145,6 @@ class Pipeline:
         result = cite(question, draft, hits, self.store)  # 7. cite
         result.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 2)}
         return result
-
-    @property
-    def documents(self) -> dict[str, Document]:
-        return self.store.documents
 
 
 def validate_question(question: str) -> str:

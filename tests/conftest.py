@@ -30,13 +30,6 @@ def corpus(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings_factory():
-    from rag.settings import Settings
-
-    return Settings
-
-
-@pytest.fixture(scope="session")
 def pipeline(tmp_path_factory):
     """The real pipeline over the real seeds, built once for the whole session."""
     from rag.pipeline import Pipeline

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from spacy.language import Language
 
 from rag.answer.draft import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TermWeights
-from rag.chunk import Chunk, Sentence
+from rag.chunk import Chunk, Sentence, is_content
 from rag.index import Store
 from rag.retrieve.hit import Hit
 
@@ -53,11 +52,12 @@ class ExtractiveAnswerer:
         self.weights = TermWeights(store.chunks)
         self.min_support = min_support
         self.min_confidence = min_confidence
-        self.trace: list | None = None  # set to a list to collect every scored candidate (debugging)
+        self._title_cache: dict[str, frozenset[str]] = {}
 
-    @lru_cache(maxsize=4096)
     def _title_terms(self, title: str) -> frozenset[str]:
-        return frozenset(t.lemma_.lower() for t in self.nlp(title) if not (t.is_stop or t.is_punct))
+        if title not in self._title_cache:
+            self._title_cache[title] = frozenset(t.lemma_.lower() for t in self.nlp(title) if is_content(t))
+        return self._title_cache[title]
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
         q = analyse(question, self.nlp)
@@ -103,8 +103,6 @@ class ExtractiveAnswerer:
                         - QUESTION_OVERLAP_PENALTY * overlap
                         - OTHER_ROLE_PENALTY * _other_role(sentence, span_tokens, label, q)
                     )
-                    if self.trace is not None:
-                        self.trace.append((round(score, 3), text[start:end], label, round(support, 2)))
                     if best is None or score > best.score:
                         best = Candidate(rank, si, start, end, score, support)
 

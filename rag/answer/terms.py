@@ -25,6 +25,3 @@ class TermWeights:
     def idf(self, term: str) -> float:
         """Unseen terms weigh most: a question about something the corpus never mentions is not covered."""
         return math.log((self.sentences + 1) / (self.df.get(term, 0) + 0.5)) + 1.0
-
-    def known(self, term: str) -> bool:
-        return term in self.df

@@ -35,7 +35,7 @@ def text_table(runs: list[dict]) -> str:
 
 def markdown(runs: list[dict], meta: dict) -> str:
     rows = table(runs)
-    out = [f"# Evaluation report\n", f"Dataset `{meta['dataset']}`, split `{meta['split'] or 'all'}`, "
+    out = ["# Evaluation report\n", f"Dataset `{meta['dataset']}`, split `{meta['split'] or 'all'}`, "
            f"{runs[0]['metrics']['questions']} questions ({runs[0]['metrics']['answerable']} answerable); "
            f"{meta['created']}.\n", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(row) + " |" for row in rows[1:]]
