@@ -142,6 +142,24 @@ def search(
         typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
 
 
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+):
+    """Serve the pipeline over HTTP (OpenAPI docs at /docs). Models and index load once, at start-up."""
+    import uvicorn
+
+    from rag.api.app import create_app
+
+    settings = settings_from(source_dir=source, index_dir=index_dir)
+    pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
+    uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+
+
 THRESHOLDS = {  # flag name -> (metric, True when higher is better)
     "min_f1": ("f1", True), "min_em": ("em", True), "min_recall_at_5": ("recall@5", True), "min_mrr": ("mrr", True),
     "min_citation_precision": ("citation_precision", True), "min_citation_recall": ("citation_recall", True),

@@ -1,0 +1,89 @@
+"""Request and response bodies; FastAPI publishes them in the OpenAPI schema at /docs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from rag.pipeline import MAX_QUESTION_CHARS
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., description=f"1-{MAX_QUESTION_CHARS} characters after trimming.")
+    k: int | None = Field(None, ge=1, le=50)
+    answerer: str | None = Field(None, description="extractive | seq2seq")
+
+    @field_validator("question")
+    @classmethod
+    def trimmed_and_bounded(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the question is empty")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise ValueError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        return value
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+    answer_start: int | None = None
+    answer_end: int | None = None
+
+
+class AskResponse(BaseModel):
+    answer: str
+    text: str
+    abstained: bool
+    citations: list[CitationOut]
+    passages: list[CitationOut]
+    reason: str | None = None
+    timings_ms: dict[str, float]
+
+
+class Passage(BaseModel):
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    chunks: int
+    characters: int
+
+
+class DocumentBlock(BaseModel):
+    kind: str
+    start: int
+    end: int
+
+
+class DocumentOut(DocumentSummary):
+    text: str  # the original file; citation offsets index into it
+    blocks: list[DocumentBlock]
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    embedder: str
+    embed_model: str
+    answerer: str
+    retrieval: str
+
+
+class ErrorOut(BaseModel):
+    error: str

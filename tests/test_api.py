@@ -1,0 +1,105 @@
+"""The HTTP API in process (FastAPI's TestClient), over the session's real pipeline."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.api.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(pipeline):
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        yield client
+
+
+def test_ask_returns_a_cited_answer(client):
+    response = client.post("/ask", json={"question": "  How much national budget did Gwangju secure this year?  "})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answer"].startswith("62.6 billion KRW [1]") and body["text"] == "62.6 billion KRW"
+    citation = body["citations"][0]
+    assert citation["doc_id"] == "002_a41762f22f1f4beb" and "62.6 billion KRW" in citation["quote"]
+    document = client.get(f"/documents/{citation['doc_id']}").json()
+    assert document["text"][citation["start"] : citation["end"]] == citation["quote"]  # a client can highlight it
+    assert set(body["timings_ms"]) == {"retrieve", "answer", "total"}
+
+
+def test_ask_abstains_with_closest_passages(client):
+    body = client.post("/ask", json={"question": "What is the capital of France?", "k": 3}).json()
+    assert body["abstained"] and body["citations"] == [] and body["passages"]
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"question": "   "}, "question: the question is empty"),
+        ({"question": "x" * 2001}, "longer than 2000"),
+        ({"question": "Who?", "k": 0}, "k:"),
+        ({"question": "Who?", "k": 51}, "k:"),
+        ({"question": "Who?", "answerer": "oracle"}, "unknown answerer"),
+        ({"question": 42}, "question:"),
+        ({}, "question:"),
+    ],
+)
+def test_bad_ask_requests_get_a_4xx_json_error(client, payload, message):
+    response = client.post("/ask", json=payload)
+    assert 400 <= response.status_code < 500
+    assert message in response.json()["error"]
+
+
+def test_search_and_its_validation(client):
+    hits = client.get("/search", params={"q": "Hangzhou mayor", "k": 2}).json()
+    assert len(hits) == 2 and hits[0]["rank"] == 1
+    assert client.get("/search", params={"q": "x", "k": 99}).status_code == 422
+    assert client.get("/search").status_code == 422
+
+
+def test_documents_and_health(client):
+    listing = client.get("/documents").json()
+    assert len(listing) == 5 and all(d["chunks"] > 0 for d in listing)
+    assert client.get("/documents/no-such-id").status_code == 404
+    for hostile in ("..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "..%5Cseeds"):
+        assert client.get(f"/documents/{hostile}").status_code == 404
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["documents"] == 5 and health["embed_model"] == "all-MiniLM-L6-v2"
+
+
+def test_openapi_schema_is_published(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/ask", "/search", "/documents", "/documents/{doc_id}", "/health"} <= set(paths)
+
+
+def test_rag_serve_answers_over_real_http(pipeline):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env |= {"RAG_SOURCE_DIR": str(pipeline.settings.source_dir), "RAG_INDEX_DIR": str(pipeline.settings.index_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready in 120 s"
+            time.sleep(0.5)
+        body = httpx.post(f"{base}/ask", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30).json()
+        assert body["answer"].startswith("Yao Gaoyuan") and body["citations"]
+        assert httpx.post(f"{base}/ask", json={"question": ""}, timeout=30).status_code == 422
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
