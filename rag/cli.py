@@ -147,6 +147,9 @@ def search(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    allow_writes: Annotated[
+        Optional[bool], typer.Option("--allow-writes", help="Accept document writes without RAG_API_KEY (local use).")
+    ] = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
@@ -155,7 +158,7 @@ def serve(
 
     from rag.api.app import create_app
 
-    settings = settings_from(source_dir=source, index_dir=index_dir)
+    settings = settings_from(source_dir=source, index_dir=index_dir, allow_writes=allow_writes)
     pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 

@@ -57,6 +57,22 @@ class Store:
         scores, positions = self.vectors.search(query.reshape(1, -1).astype(np.float32), k)
         return [(int(p), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
 
+    def without_document(self, doc_id: str) -> "Store":
+        """A copy minus one document; its vectors are dropped, the rest reused, nothing re-embedded."""
+        keep = [i for i, chunk in enumerate(self.chunks) if chunk.doc_id != doc_id]
+        vectors = new_vector_index(self.vectors.d)
+        if keep:
+            vectors.add(self.vectors.reconstruct_n(0, self.vectors.ntotal)[keep])
+        documents = {k: v for k, v in self.documents.items() if k != doc_id}
+        return Store(dict(self.manifest), vectors, [self.chunks[i] for i in keep], documents)
+
+    def with_document(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> "Store":
+        """A copy with one document added (or replaced), embedding only that document."""
+        store = self.without_document(document.doc_id) if document.doc_id in self.documents else self
+        index = faiss.clone_index(store.vectors)
+        index.add(vectors)
+        return Store(dict(store.manifest), index, store.chunks + chunks, store.documents | {document.doc_id: document})
+
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, index_dir: Path) -> Path:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -14,13 +17,14 @@ from rag.cite import Result, cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
 from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store, new_vector_index
-from rag.load import corpus_fingerprint, load_corpus
+from rag.load import Document, corpus_fingerprint, document_from_text, load_corpus
 from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
 
 CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
 MAX_QUESTION_CHARS = 2000
+DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
 
 
 def log_to_stderr(message: str) -> None:
@@ -104,6 +108,7 @@ class Pipeline:
         self.log = log
         self._retrievers: dict[str, Retriever] = {}
         self._answerers: dict[str, Answerer] = {}
+        self._write_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr) -> "Pipeline":
@@ -121,6 +126,51 @@ class Pipeline:
         if name not in self._answerers:
             self._answerers[name] = make_answerer(name, self.settings, self.store, self.nlp, self.log)
         return self._answerers[name]
+
+    # --- changing the corpus while serving -----------------------------------------------------
+
+    def add_document(self, doc_id: str, text: str) -> Document:
+        """Add or replace one document: the file first, then a new index generation, then the live swap.
+
+        A crash before the index is saved leaves it stale, and the next start rebuilds it with the file.
+        """
+        if not DOC_ID.match(doc_id) or ".." in doc_id:
+            raise RagError(f"invalid document id {doc_id!r}: use letters, digits, '.', '_' and '-'")
+        with self._write_lock:
+            existing = self.store.documents.get(doc_id)
+            name = os.path.basename(existing.path) if existing and existing.path else f"{doc_id}.txt"
+            path = self.settings.source_dir / name  # replacing notes.md rewrites notes.md, not a second notes.txt
+            document = document_from_text(doc_id, text, str(path))
+            chunks = chunk_document(
+                document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
+            )
+            vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            _write_atomically(path, text.encode("utf-8"))
+            self._commit(self.store.with_document(document, chunks, vectors))
+        return document
+
+    def remove_document(self, doc_id: str) -> None:
+        with self._write_lock:
+            document = self.store.documents.get(doc_id)
+            if document is None:
+                raise RagError(f"no document with id {doc_id!r}")
+            path = self.settings.source_dir / os.path.basename(document.path or f"{doc_id}.txt")
+            path.unlink(missing_ok=True)
+            self._commit(self.store.without_document(doc_id))
+
+    def _commit(self, store: Store) -> None:
+        store.manifest |= {
+            "corpus_fingerprint": corpus_fingerprint(self.settings.source_dir),
+            "documents": len(store.documents),
+            "chunks": len(store.chunks),
+        }
+        store.save(self.settings.index_dir)
+        # Build the new readers before swapping, so questions in flight finish on the old store.
+        retrievers = {mode: make_retriever(mode, store, self.embedder, self.settings.rrf_k) for mode in self._retrievers}
+        answerers = {
+            name: make_answerer(name, self.settings, store, self.nlp, self.log) for name in self._answerers
+        }
+        self.store, self._retrievers, self._answerers = store, retrievers, answerers
 
     def search(self, query: str, k: int | None = None, retrieval: str | None = None) -> list[Hit]:
         query = validate_question(query)
@@ -145,6 +195,16 @@ class Pipeline:
         result = cite(question, draft, hits, self.store)  # 7. cite
         result.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 2)}
         return result
+
+
+def _write_atomically(path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    with open(temporary, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def validate_question(question: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         0.55, ge=0, le=1, description="Share of the question's key terms (IDF-weighted) the answer's passage must cover."
     )
     min_confidence: float = Field(0.5, ge=0, le=1, description="Reader score below which the answer abstains.")
+
+    api_key: SecretStr | None = Field(None, description="When set, POST/DELETE /documents need 'Authorization: Bearer <key>'.")
+    allow_writes: bool = Field(False, description="Without an API key, document writes are refused unless this is on.")
+    max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the service accepts.")
 
     @classmethod
     def from_flags(cls, **flags: Any) -> "Settings":

@@ -5,17 +5,34 @@ from __future__ import annotations
 from collections import Counter
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Query, Request
+import hmac
+
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from rag.answer import ANSWERERS
-from rag.api.schemas import AskRequest, AskResponse, DocumentOut, DocumentSummary, ErrorOut, Health, Passage
+from rag.api.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentIn,
+    DocumentOut,
+    DocumentSummary,
+    ErrorOut,
+    Health,
+    Passage,
+)
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+WRITE_ERRORS = ERRORS | {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut}}
+
+
+class HTTPProblem(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        self.status, self.message, self.headers = status, message, headers
 
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
@@ -29,7 +46,29 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
-        return JSONResponse(status_code=400, content={"error": str(exc)})
+        status = 404 if str(exc).startswith("no document with id") else 400
+        return JSONResponse(status_code=status, content={"error": str(exc)})
+
+    @app.exception_handler(HTTPProblem)
+    async def problem(request: Request, exc: HTTPProblem):
+        return JSONResponse(status_code=exc.status, content={"error": exc.message}, headers=exc.headers)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse(status_code=413, content={"error": f"request body over {settings.max_body_bytes} bytes"})
+        return await call_next(request)
+
+    def may_write(authorization: str | None = Header(None)) -> None:
+        """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them."""
+        if settings.api_key is not None:
+            expected = f"Bearer {settings.api_key.get_secret_value()}"
+            if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+                raise HTTPProblem(401, "document writes need 'Authorization: Bearer <RAG_API_KEY>'",
+                                  {"WWW-Authenticate": "Bearer"})
+        elif not settings.allow_writes:
+            raise HTTPProblem(403, "document writes are disabled: set RAG_API_KEY, or start with --allow-writes")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -73,6 +112,18 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
         return DocumentOut(doc_id=found.doc_id, title=found.title, chunks=chunks, characters=len(found.text),
                            text=found.text, blocks=[vars(b) for b in found.blocks])
+
+    @app.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
+              dependencies=[Depends(may_write)])
+    def add_document(body: DocumentIn, request: Request):
+        pipeline = current(request)
+        document = pipeline.add_document(body.doc_id, body.text)
+        chunks = sum(1 for c in pipeline.store.chunks if c.doc_id == document.doc_id)
+        return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text))
+
+    @app.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
+    def delete_document(doc_id: str, request: Request):
+        current(request).remove_document(doc_id)
 
     @app.get("/health", response_model=Health)
     def health(request: Request):

@@ -85,5 +85,10 @@ class Health(BaseModel):
     retrieval: str
 
 
+class DocumentIn(BaseModel):
+    doc_id: str = Field(..., description="Letters, digits, '.', '_' and '-'; an existing id is replaced.")
+    text: str = Field(..., min_length=1, description="The article, as plain text or Markdown.")
+
+
 class ErrorOut(BaseModel):
     error: str

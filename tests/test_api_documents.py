@@ -1,0 +1,125 @@
+"""Adding and removing documents over HTTP, on a private copy of the corpus."""
+
+import shutil
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.api.app import create_app
+from rag.index import Store
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from tests.conftest import SEEDS
+
+NEW_DOC = ("Gwangju Opens the Mudeung AI Observatory\n\n"
+           "Gwangju opened the Mudeung AI Observatory on March 3, 2031. "
+           "The observatory cost 77.7 billion won and was designed by architect Seo Harin.\n")
+QUESTION = "How much did the Mudeung AI Observatory cost?"
+KEY = "s3cret-key"
+QUESTION_URL = "/ask"
+
+
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory):
+    root = tmp_path_factory.mktemp("writable")
+    shutil.copytree(SEEDS, root / "seeds")
+    settings = Settings(source_dir=root / "seeds", index_dir=root / "index", api_key=KEY)
+    return settings, Pipeline.open(settings, log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def client(writable):
+    settings, pipeline = writable
+    with TestClient(create_app(settings, pipeline)) as client:
+        yield client
+
+
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def test_writes_need_the_key_when_one_is_set(client):
+    body = {"doc_id": "x", "text": NEW_DOC}
+    assert client.post("/documents", json=body).status_code == 401
+    assert client.post("/documents", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.delete("/documents/000_f19b8aa6c8c62442").status_code == 401
+    assert client.get("/documents").status_code == 200  # reads stay open
+
+
+def test_writes_are_disabled_without_key_or_flag(pipeline):
+    settings = pipeline.settings.model_copy(update={"api_key": None, "allow_writes": False})
+    with TestClient(create_app(settings, pipeline)) as closed:
+        response = closed.post("/documents", json={"doc_id": "x", "text": NEW_DOC})
+        assert response.status_code == 403 and "--allow-writes" in response.json()["error"]
+
+
+def test_add_ask_delete_ask(client, writable):
+    settings, _ = writable
+    assert client.post(QUESTION_URL, json={"question": QUESTION}).json()["abstained"]
+    added = client.post("/documents", json={"doc_id": "observatory", "text": NEW_DOC}, headers=AUTH)
+    assert added.status_code == 201 and added.json()["title"] == "Gwangju Opens the Mudeung AI Observatory"
+    assert (settings.source_dir / "observatory.txt").read_text(encoding="utf-8") == NEW_DOC
+
+    body = client.post(QUESTION_URL, json={"question": QUESTION}).json()
+    assert body["answer"].startswith("77.7 billion won") and body["citations"][0]["doc_id"] == "observatory"
+    assert "observatory" in Store.load(settings.index_dir).documents  # persisted, not only in memory
+
+    assert client.delete("/documents/observatory", headers=AUTH).status_code == 204
+    assert not (settings.source_dir / "observatory.txt").exists()
+    body = client.post(QUESTION_URL, json={"question": QUESTION}).json()
+    assert all(c["doc_id"] != "observatory" for c in body["citations"] + body["passages"])
+    assert client.delete("/documents/observatory", headers=AUTH).status_code == 404
+
+
+def test_added_document_survives_a_restart_without_a_rebuild(client, writable):
+    settings, _ = writable
+    assert client.post("/documents", json={"doc_id": "kept", "text": NEW_DOC}, headers=AUTH).status_code == 201
+    messages = []
+    restarted = Pipeline.open(settings, log=messages.append)
+    assert messages == [] and "kept" in restarted.store.documents
+    assert restarted.ask(QUESTION).citations[0].doc_id == "kept"
+    assert client.delete("/documents/kept", headers=AUTH).status_code == 204
+
+
+def test_questions_keep_working_while_a_document_is_added(client):
+    failures, answers = [], []
+
+    def ask_repeatedly():
+        for _ in range(5):
+            response = client.post(QUESTION_URL, json={"question": "Who is the mayor of Hangzhou?"})
+            (answers if response.status_code == 200 else failures).append(response)
+
+    threads = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    assert client.post("/documents", json={"doc_id": "during", "text": NEW_DOC}, headers=AUTH).status_code == 201
+    for thread in threads:
+        thread.join()
+    assert not failures and all(r.json()["answer"].startswith("Yao Gaoyuan") for r in answers)
+    assert client.delete("/documents/during", headers=AUTH).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"doc_id": "../escape", "text": NEW_DOC}, 400),
+        ({"doc_id": "/etc/passwd", "text": NEW_DOC}, 400),
+        ({"doc_id": ".hidden", "text": NEW_DOC}, 400),
+        ({"doc_id": "blank", "text": "   \n"}, 400),
+        ({"doc_id": "empty", "text": ""}, 422),
+        ({"doc_id": "nobody"}, 422),
+    ],
+)
+def test_bad_documents_are_refused_and_change_nothing(client, writable, body, status):
+    settings, pipeline = writable
+    before = sorted(pipeline.store.documents)
+    response = client.post("/documents", json=body, headers=AUTH)
+    assert response.status_code == status and response.json()["error"]
+    assert sorted(pipeline.store.documents) == before
+    assert sorted(p.stem for p in settings.source_dir.iterdir()) == before
+
+
+def test_oversize_body_is_refused(client):
+    response = client.post("/documents", json={"doc_id": "big", "text": "x" * 2_100_000}, headers=AUTH)
+    assert response.status_code == 413 and "bytes" in response.json()["error"]
+
