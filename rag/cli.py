@@ -91,12 +91,12 @@ def ask(
     as_json: JsonOpt = False,
 ):
     """Answer a question, citing the passages the answer comes from."""
-    from rag.answer import ANSWERERS
+    from rag.answer import check_answerer
     from rag.pipeline import validate_question
 
     validate_question(question)  # fail fast, before loading any model
-    if answerer is not None and answerer not in ANSWERERS:
-        raise RagError(f"unknown answerer {answerer!r}; choose one of: {', '.join(ANSWERERS)}")
+    if answerer is not None:
+        check_answerer(answerer)
     settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir)
     result = open_pipeline(settings).ask(question)
     if as_json:
@@ -191,7 +191,7 @@ def evaluate(
     min_abstention_accuracy: MinOpt = None, max_false_abstention: MinOpt = None,
 ):
     """Score retrieval, answers, citations, abstention and latency; exit 1 when a --min/--max threshold fails."""
-    from rag.answer import ANSWERERS
+    from rag.answer import check_answerer
     from rag.evaluation.dataset import load_dataset
     from rag.evaluation.report import text_table, write_report
     from rag.evaluation.runner import Config, run_config
@@ -202,8 +202,7 @@ def evaluate(
     answerers = split_list(answerer, settings.answerer)
     modes = split_list(retrieval, settings.retrieval)
     for name in answerers:
-        if name not in ANSWERERS:
-            raise RagError(f"unknown answerer {name!r}; choose from: {', '.join(ANSWERERS)}")
+        check_answerer(name)
     for mode in modes:
         if mode not in RETRIEVAL_MODES:
             raise RagError(f"unknown retrieval mode {mode!r}; choose from: {', '.join(RETRIEVAL_MODES)}")

@@ -212,7 +212,7 @@ def validate_question(question: str) -> str:
     if not question:
         raise RagError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
-        raise RagError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+        raise RagError(f"the question is longer than {MAX_QUESTION_CHARS} characters ({len(question)})")
     return question
 
 

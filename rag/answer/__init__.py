@@ -22,12 +22,16 @@ class Answerer(Protocol):
     def answer(self, question: str, hits: list[Hit]) -> Draft: ...
 
 
+def check_answerer(name: str) -> str:
+    if name not in ANSWERERS:
+        raise RagError(f"unknown answerer {name!r}; choose one of: {', '.join(ANSWERERS)}")
+    return name
+
+
 def make_answerer(name: str, settings: Settings, store: Store, nlp: Language, warn: Callable[[str], None]) -> Answerer:
     from rag.answer.extractive import ExtractiveAnswerer
 
-    if name not in ANSWERERS:
-        raise RagError(f"unknown answerer {name!r}; choose one of: {', '.join(ANSWERERS)}")
-    if name == "seq2seq":
+    if check_answerer(name) == "seq2seq":
         from rag.answer.seq2seq import ModelUnavailable, Seq2SeqAnswerer
 
         try:

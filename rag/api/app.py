@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import asynccontextmanager
 
 import hmac
@@ -11,7 +10,6 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from rag.answer import ANSWERERS
 from rag.api.schemas import (
     AskRequest,
     AskResponse,
@@ -23,6 +21,7 @@ from rag.api.schemas import (
     Passage,
 )
 from rag.errors import RagError
+from rag.index import Store
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -83,8 +82,6 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.post("/ask", response_model=AskResponse, responses=ERRORS)
     def ask(body: AskRequest, request: Request):
-        if body.answerer is not None and body.answerer not in ANSWERERS:
-            raise RagError(f"unknown answerer {body.answerer!r}; choose one of: {', '.join(ANSWERERS)}")
         return current(request).ask(body.question, k=body.k, answerer=body.answerer).to_dict()
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
@@ -99,9 +96,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.get("/documents", response_model=list[DocumentSummary])
     def documents(request: Request):
         store = current(request).store
-        counts = Counter(c.doc_id for c in store.chunks)
-        return [DocumentSummary(doc_id=d.doc_id, title=d.title, chunks=counts[d.doc_id], characters=len(d.text))
-                for d in store.documents.values()]
+        return [summary(store, doc_id) for doc_id in store.documents]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
     def document(doc_id: str, request: Request):
@@ -109,17 +104,14 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         found = store.documents.get(doc_id)  # a lookup by id, never a path: ids cannot reach the file system
         if found is None:
             return JSONResponse(status_code=404, content={"error": f"no document with id {doc_id!r}"})
-        chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
-        return DocumentOut(doc_id=found.doc_id, title=found.title, chunks=chunks, characters=len(found.text),
-                           text=found.text, blocks=[vars(b) for b in found.blocks])
+        return DocumentOut(**summary(store, doc_id).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
 
     @app.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
               dependencies=[Depends(may_write)])
     def add_document(body: DocumentIn, request: Request):
         pipeline = current(request)
         document = pipeline.add_document(body.doc_id, body.text)
-        chunks = sum(1 for c in pipeline.store.chunks if c.doc_id == document.doc_id)
-        return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text))
+        return summary(pipeline.store, document.doc_id)
 
     @app.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
     def delete_document(doc_id: str, request: Request):
@@ -133,3 +125,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
                       answerer=p.settings.answerer, retrieval=p.settings.retrieval)
 
     return app
+
+
+def summary(store: Store, doc_id: str) -> DocumentSummary:
+    document = store.documents[doc_id]
+    chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
+    return DocumentSummary(doc_id=doc_id, title=document.title, chunks=chunks, characters=len(document.text))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from rag.pipeline import MAX_QUESTION_CHARS
+from rag.errors import RagError
+from rag.pipeline import MAX_QUESTION_CHARS, validate_question
 
 
 class AskRequest(BaseModel):
@@ -15,12 +16,10 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def trimmed_and_bounded(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("the question is empty")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
-        return value
+        try:
+            return validate_question(value)
+        except RagError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class CitationOut(BaseModel):
