@@ -28,20 +28,27 @@ class Document:
 def document_from_text(doc_id: str, text: str, path: str = "") -> Document:
     if not text.strip():
         raise RagError(f"document {doc_id!r} is empty")
+    if "\x00" in text:
+        raise RagError(f"document {doc_id!r} contains NUL characters: binary data, not text")
     title, blocks = clean(text)
     if not any(b.kind in ("body", "subtitle") for b in blocks):
         raise RagError(f"document {doc_id!r} has no article text left after cleaning")
     return Document(doc_id=doc_id, path=path, text=text, title=title or doc_id, blocks=blocks)
 
 
+def decode_text(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RagError(f"{source}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def read_document(path: Path) -> Document:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RagError(f"{path}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    return document_from_text(path.stem, text, str(path))
+    return document_from_text(path.stem, decode_text(data, str(path)), str(path))
 
 
 def corpus_files(source_dir: Path) -> list[Path]:

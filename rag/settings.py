@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="When set, POST/DELETE /documents need 'Authorization: Bearer <key>'.")
     allow_writes: bool = Field(False, description="Without an API key, document writes are refused unless this is on.")
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the service accepts.")
+    workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
+    queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")
 
     @classmethod
     def from_flags(cls, **flags: Any) -> "Settings":

@@ -1,5 +1,9 @@
 """The HTTP API in process (FastAPI's TestClient), over the session's real pipeline."""
 
+import json
+import threading
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -66,7 +70,83 @@ def test_documents_and_health(client):
 
 def test_openapi_schema_is_published(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/ask", "/search", "/documents", "/documents/{doc_id}", "/health"} <= set(paths)
+    assert {"/ask", "/ask/stream", "/search", "/documents", "/documents/{doc_id}", "/health", "/metrics"} <= set(paths)
+    upload = paths["/documents"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(upload)
+
+
+def server_sent_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_ask_stream_sends_the_same_answer_then_its_citations(client):
+    question = {"question": "Who is the mayor of Hangzhou?"}
+    plain = client.post("/ask", json=question).json()
+    response = client.post("/ask/stream", json=question)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = server_sent_events(response.text)
+    assert [name for name, _ in events] == ["answer"] + ["citation"] * len(plain["citations"]) + ["done"]
+    assert events[0][1]["answer"] == plain["answer"] and not events[0][1]["abstained"]
+    assert [data["quote"] for name, data in events if name == "citation"] == [c["quote"] for c in plain["citations"]]
+    assert client.post("/ask/stream", json={"question": " "}).status_code == 422  # errors before the stream starts
+
+
+def test_metrics_count_requests_by_route_and_status(client):
+    client.get("/documents/no-such-id")
+    text = client.get("/metrics").text
+    assert 'rag_requests_total{method="GET",route="/documents/{doc_id}",status="404"}' in text
+    assert "rag_request_duration_seconds_bucket" in text and "rag_documents 5.0" in text
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
+def test_web_page_is_served(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert 'id="question"' in response.text and "/ask" in response.text
+
+
+class HeldPipeline:
+    """The real pipeline, except that ask() waits until the test lets it go."""
+
+    def __init__(self, pipeline):
+        self._pipeline, self.release = pipeline, threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._pipeline, name)
+
+    def ask(self, *args, **kwargs):
+        self.release.wait(30)
+        return self._pipeline.ask(*args, **kwargs)
+
+
+def test_over_capacity_requests_get_503_with_retry_after(pipeline):
+    held = HeldPipeline(pipeline)
+    settings = pipeline.settings.model_copy(update={"workers": 1, "queue_limit": 1})
+    statuses = []
+    with TestClient(create_app(settings, held)) as client:
+        def ask():
+            statuses.append(client.post("/ask", json={"question": "Who is the mayor of Hangzhou?"}).status_code)
+
+        threads = [threading.Thread(target=ask) for _ in range(2)]  # one running, one queued
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while "rag_model_calls_queued 1.0" not in client.get("/metrics").text:
+            assert time.monotonic() < deadline, "the two requests never filled the worker and the queue"
+            time.sleep(0.05)
+        refused = client.post("/ask", json={"question": "Who is the mayor of Hangzhou?"})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "busy" in refused.json()["error"]
+        assert client.get("/health").status_code == 200  # cheap reads do not queue behind model work
+        held.release.set()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200, 200]
+        assert "rag_rejected_total 1.0" in client.get("/metrics").text
 
 
 def test_rag_serve_answers_over_real_http(pipeline):

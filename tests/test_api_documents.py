@@ -123,3 +123,55 @@ def test_oversize_body_is_refused(client):
     response = client.post("/documents", json={"doc_id": "big", "text": "x" * 2_100_000}, headers=AUTH)
     assert response.status_code == 413 and "bytes" in response.json()["error"]
 
+
+
+def test_file_upload_adds_a_document_named_after_the_file(client, writable):
+    settings, _ = writable
+    upload = {"file": ("uploaded-observatory.txt", NEW_DOC.encode("utf-8"), "text/plain")}
+    response = client.post("/documents", files=upload, headers=AUTH)
+    assert response.status_code == 201 and response.json()["doc_id"] == "uploaded-observatory"
+    body = client.post(QUESTION_URL, json={"question": QUESTION}).json()
+    assert body["citations"][0]["doc_id"] == "uploaded-observatory"
+    renamed = client.post("/documents", files=upload, data={"doc_id": "renamed"}, headers=AUTH)
+    assert renamed.json()["doc_id"] == "renamed"
+    for doc_id in ("uploaded-observatory", "renamed"):
+        assert client.delete(f"/documents/{doc_id}", headers=AUTH).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "name, payload, status, message",
+    [
+        ("empty.txt", b"", 400, "empty (0 bytes)"),
+        ("latin1.txt", "Caf\u00e9 in Gwangju opened.".encode("latin-1"), 400, "not valid UTF-8"),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400, "UTF-8"),
+        ("nul.txt", b"Gwangju\x00opened", 400, "NUL"),
+        ("../../etc/passwd", NEW_DOC.encode(), 201, None),  # the file name's directories are dropped
+    ],
+)
+def test_bad_uploads_are_refused_and_change_nothing(client, writable, name, payload, status, message):
+    settings, pipeline = writable
+    before = sorted(pipeline.store.documents)
+    response = client.post("/documents", files={"file": (name, payload)}, headers=AUTH)
+    assert response.status_code == status, response.text
+    if message:
+        assert message in response.json()["error"]
+        assert sorted(pipeline.store.documents) == before
+    else:
+        assert response.json()["doc_id"] == "passwd" and (settings.source_dir / "passwd.txt").is_file()
+        assert client.delete("/documents/passwd", headers=AUTH).status_code == 204
+    assert sorted(p.stem for p in settings.source_dir.iterdir()) == before
+
+
+def test_other_content_types_and_missing_file_part(client):
+    assert client.post("/documents", content=NEW_DOC, headers=AUTH | {"content-type": "text/plain"}).status_code == 415
+    response = client.post("/documents", data={"doc_id": "x"}, files={"other": ("a.txt", b"x")}, headers=AUTH)
+    assert response.status_code == 422 and "'file'" in response.json()["error"]
+
+
+def test_chunked_body_without_length_is_cut_off_at_the_limit(client):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    response = client.post("/documents", content=chunks(), headers=AUTH | {"content-type": "application/json"})
+    assert response.status_code == 413

@@ -1,15 +1,23 @@
-"""FastAPI app. Models and index load once, at start-up; model work runs in FastAPI's thread pool (sync handlers)."""
+"""FastAPI app. Models and index load once, at start-up; model work runs on a few worker threads behind a queue."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 import hmac
+import time
+from collections.abc import AsyncIterable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
 
+from rag.api.admission import Admission, Busy
+from rag.api.body_limit import BodyLimit
+from rag.api.metrics import Metrics
 from rag.api.schemas import (
     AskRequest,
     AskResponse,
@@ -22,11 +30,34 @@ from rag.api.schemas import (
 )
 from rag.errors import RagError
 from rag.index import Store
+from rag.load import decode_text
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-WRITE_ERRORS = ERRORS | {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut}}
+PAGE = Path(__file__).with_name("page.html")
+RETRY_AFTER_S = 1
+ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+WRITE_ERRORS = ERRORS | {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                         415: {"model": ErrorOut}}
+# POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "A UTF-8 .txt or .md file."},
+                        "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 class HTTPProblem(Exception):
@@ -42,6 +73,18 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     app = FastAPI(title="rag-news", version="0.1.0", lifespan=lifespan,
                   description="Questions about the indexed news articles, answered with checked citations.")
+    admission = Admission(settings.workers, settings.queue_limit)
+    metrics = Metrics()
+
+    async def admitted(function, *args, **kwargs):
+        try:
+            return await admission.run(function, *args, **kwargs)
+        except Busy:
+            metrics.rejected.inc()
+            raise HTTPProblem(503, f"server busy: {admission.pending} requests in progress or queued; retry shortly",
+                              {"Retry-After": str(RETRY_AFTER_S)}) from None
+
+    # --- errors and middleware ---------------------------------------------------------------
 
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
@@ -52,12 +95,23 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     async def problem(request: Request, exc: HTTPProblem):
         return JSONResponse(status_code=exc.status, content={"error": exc.message}, headers=exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"error": describe(exc.errors())})
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(status_code=413, content={"error": f"request body over {settings.max_body_bytes} bytes"})
-        return await call_next(request)
+    async def measure(request: Request, call_next):
+        started = time.perf_counter()
+        metrics.in_progress.inc()
+        try:
+            response = await call_next(request)
+        finally:
+            metrics.in_progress.dec()
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.observe(request.method, route, response.status_code, started)
+        return response
 
     def may_write(authorization: str | None = Header(None)) -> None:
         """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them."""
@@ -69,62 +123,120 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         elif not settings.allow_writes:
             raise HTTPProblem(403, "document writes are disabled: set RAG_API_KEY, or start with --allow-writes")
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        return JSONResponse(status_code=422, content={"error": problems})
-
     def current(request: Request) -> Pipeline:
         return request.app.state.pipeline
 
+    # --- questions ---------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page():
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
     @app.post("/ask", response_model=AskResponse, responses=ERRORS)
-    def ask(body: AskRequest, request: Request):
-        return current(request).ask(body.question, k=body.k, answerer=body.answerer).to_dict()
+    async def ask(body: AskRequest, request: Request):
+        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)
+        return result.to_dict()
+
+    @app.post("/ask/stream", response_class=EventSourceResponse, responses=ERRORS)
+    async def ask_stream(body: AskRequest, request: Request) -> AsyncIterable[ServerSentEvent]:
+        """Events: `answer` (answer, text, abstained), one `citation` per citation (or `passage` when abstaining), `done`."""
+        result = (await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)).to_dict()
+        yield ServerSentEvent(event="answer", data={k: result[k] for k in ("answer", "text", "abstained", "reason")})
+        for citation in result["citations"]:
+            yield ServerSentEvent(event="citation", data=citation)
+        for passage in result["passages"]:
+            yield ServerSentEvent(event="passage", data=passage)
+        yield ServerSentEvent(event="done", data={"timings_ms": result["timings_ms"]})
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
-    def search(request: Request, q: str = Query(..., min_length=1, max_length=2000), k: int = Query(5, ge=1, le=50)):
-        hits = current(request).search(q, k)
+    async def search(request: Request, q: str = Query(..., min_length=1, max_length=2000),
+                     k: int = Query(5, ge=1, le=50)):
+        hits = await admitted(current(request).search, q, k)
         return [
             Passage(rank=i, score=h.score, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=h.chunk.title,
                     start=h.chunk.start, end=h.chunk.end, text=h.chunk.text)
             for i, h in enumerate(hits, start=1)
         ]
 
+    # --- documents ---------------------------------------------------------------------------
+
     @app.get("/documents", response_model=list[DocumentSummary])
-    def documents(request: Request):
+    async def documents(request: Request):
         store = current(request).store
         return [summary(store, doc_id) for doc_id in store.documents]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
-    def document(doc_id: str, request: Request):
+    async def document(doc_id: str, request: Request):
         store = current(request).store
         found = store.documents.get(doc_id)  # a lookup by id, never a path: ids cannot reach the file system
         if found is None:
-            return JSONResponse(status_code=404, content={"error": f"no document with id {doc_id!r}"})
+            raise HTTPProblem(404, f"no document with id {doc_id!r}")
         return DocumentOut(**summary(store, doc_id).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
 
     @app.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
-              dependencies=[Depends(may_write)])
-    def add_document(body: DocumentIn, request: Request):
+              dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
+    async def add_document(request: Request):
+        """Add or replace a document: JSON `{doc_id, text}`, or a multipart upload with `file` (and `doc_id`)."""
+        doc_id, text = await document_from_request(request)
         pipeline = current(request)
-        document = pipeline.add_document(body.doc_id, body.text)
+        document = await admitted(pipeline.add_document, doc_id, text)
         return summary(pipeline.store, document.doc_id)
 
     @app.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
-    def delete_document(doc_id: str, request: Request):
-        current(request).remove_document(doc_id)
+    async def delete_document(doc_id: str, request: Request):
+        await admitted(current(request).remove_document, doc_id)
+
+    # --- operations --------------------------------------------------------------------------
 
     @app.get("/health", response_model=Health)
-    def health(request: Request):
+    async def health(request: Request):
         p = current(request)
         return Health(status="ok", documents=len(p.store.documents), chunks=len(p.store.chunks),
                       embedder=p.settings.embedder, embed_model=p.settings.embed_model,
                       answerer=p.settings.answerer, retrieval=p.settings.retrieval)
 
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    async def prometheus(request: Request):
+        """Prometheus text format: requests by route and status, latency histograms, queue and corpus size."""
+        store = current(request).store
+        metrics.documents.set(len(store.documents))
+        metrics.chunks.set(len(store.chunks))
+        metrics.model_running.set(admission.running)
+        metrics.model_queued.set(admission.queued)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     return app
+
+
+async def document_from_request(request: Request) -> tuple[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPProblem(422, "file: a multipart upload needs a 'file' part")
+        data = await upload.read()
+        if not data:
+            raise HTTPProblem(400, f"file: {upload.filename or 'the upload'} is empty (0 bytes)")
+        doc_id = form.get("doc_id") or Path(upload.filename or "").stem
+        if not isinstance(doc_id, str) or not doc_id:
+            raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
+        return doc_id, decode_text(data, f"file {upload.filename!r}")
+    if content_type == "application/json":
+        try:
+            body = DocumentIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise HTTPProblem(422, describe(exc.errors())) from None
+        return body.doc_id, body.text
+    raise HTTPProblem(415, "send the document as application/json {doc_id, text} or multipart/form-data with 'file'")
+
+
+def describe(errors) -> str:
+    """Pydantic's error list as one readable line: 'field: problem; field: problem'."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in errors
+    )
 
 
 def summary(store: Store, doc_id: str) -> DocumentSummary:
