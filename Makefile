@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 Q ?= How much national budget did Gwangju secure this year?
 
-.PHONY: ask test install eval clean
+.PHONY: ask test install browser eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ install: $(VENV)/.installed
 ask: install  ## answer a question from the seeds (builds the index on first use)
 	$(BIN)/rag ask "$(Q)"
 
-test: install  ## the whole test suite (exit 5, "no tests collected", fails too)
+browser:  ## Debian's Chromium, for the web page's browser test (Playwright drives it; no browser download)
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser  ## the whole test suite (exit 5, "no tests collected", fails too)
 	$(BIN)/python -m pytest -q
 
 eval: install  ## score the offline defaults on the hand-built eval set

@@ -4,10 +4,12 @@ import json
 import threading
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
+from tests import live_server
 
 
 @pytest.fixture(scope="module")
@@ -149,37 +151,14 @@ def test_over_capacity_requests_get_503_with_retry_after(pipeline):
         assert "rag_rejected_total 1.0" in client.get("/metrics").text
 
 
-def test_rag_serve_answers_over_real_http(pipeline):
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env |= {"RAG_SOURCE_DIR": str(pipeline.settings.source_dir), "RAG_INDEX_DIR": str(pipeline.settings.index_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready in 120 s"
-            time.sleep(0.5)
-        body = httpx.post(f"{base}/ask", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30).json()
+def test_rag_serve_answers_over_real_http(pipeline, tmp_path):
+    with live_server.running(pipeline.settings.source_dir, pipeline.settings.index_dir, tmp_path / "log") as server:
+        body = httpx.post(f"{server.url}/ask", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30).json()
         assert body["answer"].startswith("Yao Gaoyuan") and body["citations"]
-        assert httpx.post(f"{base}/ask", json={"question": ""}, timeout=30).status_code == 422
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert httpx.post(f"{server.url}/ask", json={"question": ""}, timeout=30).status_code == 422
+        stream = httpx.post(f"{server.url}/ask/stream", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30)
+        assert server_sent_events(stream.text)[0][1]["answer"] == body["answer"]
+        assert "rag_requests_total" in httpx.get(f"{server.url}/metrics", timeout=5).text
+        assert httpx.get(server.url, timeout=5).headers["content-type"].startswith("text/html")
+        refused = httpx.post(f"{server.url}/documents", json={"doc_id": "x", "text": "y"}, timeout=5)
+        assert refused.status_code == 403  # no key, no --allow-writes

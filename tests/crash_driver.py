@@ -1,0 +1,57 @@
+"""Add one document, and SIGKILL this process at a chosen point of the write (run by test_crash.py).
+
+    python tests/crash_driver.py SOURCE_DIR INDEX_DIR DOC_ID POINT
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from rag import index, pipeline
+from rag.settings import Settings
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def after(function, then=die):
+    def wrapped(*args, **kwargs):
+        result = function(*args, **kwargs)
+        then()
+        return result
+    return wrapped
+
+
+def half_written(path, payload: bytes):
+    """Write half the bytes, then die: a torn file."""
+    with open(path, "wb") as handle:
+        handle.write(payload[: len(payload) // 2])
+        handle.flush()
+    die()
+
+
+POINTS = {
+    # the article file is on disk, the index does not know it yet
+    "after-source-file": lambda: setattr(pipeline, "_write_atomically", after(pipeline._write_atomically)),
+    # half of the new generation's vectors written
+    "mid-vectors": lambda: setattr(index.faiss, "write_index", lambda vectors, path: (
+        _write_index(vectors, path), os.truncate(path, os.path.getsize(path) // 2), die())),
+    # the new generation complete, CURRENT not yet moved
+    "before-pointer": lambda: setattr(index.os, "rename", after(os.rename)),
+    # CURRENT.tmp half written
+    "mid-pointer": lambda: setattr(index, "_write_file", lambda path, payload: (
+        half_written(path, payload) if path.name.startswith(index.POINTER) else _write_file(path, payload))),
+    # CURRENT moved, the old generation not yet removed
+    "before-cleanup": lambda: setattr(index, "_remove_old_generations", lambda *args, **kwargs: die()),
+}
+_write_file, _write_index = index._write_file, index.faiss.write_index
+
+if __name__ == "__main__":
+    source_dir, index_dir, doc_id, point = sys.argv[1:]
+    settings = Settings(source_dir=Path(source_dir), index_dir=Path(index_dir))
+    live = pipeline.Pipeline.open(settings, log=lambda message: None)
+    POINTS[point]()
+    live.add_document(doc_id, f"Crash Test Article {doc_id}\n\nThe crash test article {doc_id} says Gwangju tested.\n")
+    print("finished without being killed")

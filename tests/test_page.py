@@ -1,0 +1,69 @@
+"""The web page in a real browser: Debian's Chromium, driven headless by Playwright, against a live `rag serve`."""
+
+import os
+import shutil
+
+import pytest
+
+from tests import live_server
+
+CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium), as .ci/run does")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(pipeline, tmp_path_factory):
+    log = tmp_path_factory.mktemp("page") / "server.log"
+    with live_server.running(pipeline.settings.source_dir, pipeline.settings.index_dir, log) as server:
+        yield server
+
+
+def test_question_answer_and_highlighted_citation(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.fill("#question", "How much national budget did Gwangju secure this year?")
+    page.click("#ask")
+    page.wait_for_selector("#answer a.cite")
+    assert page.inner_text("#answer").startswith("62.6 billion KRW [1]")
+
+    highlight = page.wait_for_selector("#source mark#highlight")
+    assert "62.6 billion KRW" in highlight.inner_text()
+    cited = page.inner_text("#citations li.active")
+    assert highlight.inner_text() in cited  # the highlighted sentence is the quoted one
+
+    page.fill("#question", "What is the capital of France?")
+    page.click("#ask")
+    page.wait_for_selector("#closest")
+    assert page.inner_text("#answer").startswith("I don't know")
+    assert page.query_selector("#answer a.cite") is None
+
+    page.evaluate("document.getElementById('question').removeAttribute('required')")  # let the server judge
+    page.fill("#question", " ")
+    page.click("#ask")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    assert "empty" in page.inner_text("#error")
+
+
+def test_clicking_a_marker_highlights_that_citation(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.fill("#question", "Who is the mayor of Hangzhou?")
+    page.click("#ask")
+    page.wait_for_selector("#source mark#highlight")
+    page.evaluate("document.getElementById('source').replaceChildren()")  # forget the automatic first view
+    page.click("#answer a.cite[data-n='1']")
+    assert "Yao Gaoyuan" in page.wait_for_selector("#source mark#highlight").inner_text()
