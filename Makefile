@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 Q ?= How much national budget did Gwangju secure this year?
 
-.PHONY: ask test install browser eval clean
+.PHONY: ask test install browser eval fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: install browser  ## the whole test suite (exit 5, "no tests collected", fa
 
 eval: install  ## score the offline defaults on the hand-built eval set
 	$(BIN)/rag eval --dataset eval/questions.jsonl --out eval/runs/latest
+
+fuzz: install  ## schemathesis against a live server, auth on: over 1,000 generated cases
+	$(BIN)/python -m tests.fuzz_api --examples 100
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT index/.tmp-* eval/runs

@@ -24,7 +24,14 @@ from rag.settings import Settings
 
 CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
 MAX_QUESTION_CHARS = 2000
+CONTROL = r"\x00-\x08\x0e-\x1f\x7f"  # control characters other than whitespace (tab, newlines, form feed)
+# What validate_question accepts, as one regular expression, so the OpenAPI schema can state it exactly.
+QUESTION_PATTERN = rf"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{MAX_QUESTION_CHARS - 2}}}[^\s{CONTROL}])?\s*$"
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
+
+
+class LastDocument(RagError):
+    """Removing it would leave nothing to index."""
 
 
 def log_to_stderr(message: str) -> None:
@@ -154,6 +161,8 @@ class Pipeline:
             document = self.store.documents.get(doc_id)
             if document is None:
                 raise RagError(f"no document with id {doc_id!r}")
+            if len(self.store.documents) == 1:
+                raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
             path = self.settings.source_dir / os.path.basename(document.path or f"{doc_id}.txt")
             path.unlink(missing_ok=True)
             self._commit(self.store.without_document(doc_id))
@@ -213,6 +222,9 @@ def validate_question(question: str) -> str:
         raise RagError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise RagError(f"the question is longer than {MAX_QUESTION_CHARS} characters ({len(question)})")
+    control = re.search(f"[{CONTROL}]", question)
+    if control:
+        raise RagError(f"the question contains a control character ({control.group()!r})")
     return question
 
 

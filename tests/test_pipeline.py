@@ -1,5 +1,11 @@
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.errors import RagError
 from rag.index import Store
-from rag.pipeline import Pipeline, stale_reason
+from rag.pipeline import QUESTION_PATTERN, Pipeline, stale_reason, validate_question
 from rag.settings import Settings
 
 
@@ -49,3 +55,14 @@ def test_result_has_timings_for_every_stage(pipeline):
     result = pipeline.ask("How many Korean students are enrolled at Zhejiang University?")
     assert set(result.timings_ms) == {"retrieve", "answer", "total"}
     assert result.timings_ms["total"] >= result.timings_ms["retrieve"]
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\x0b\x1c\x1f\x00\x07\x7f\u2003aé?"), max_size=12)
+       | st.builds(lambda pad, n: pad + "a" * n + pad, st.sampled_from(["", " ", "\n"]), st.integers(1995, 2005)))
+def test_the_published_question_pattern_says_exactly_what_is_accepted(question):
+    try:
+        validate_question(question)
+        accepted = True
+    except RagError:
+        accepted = False
+    assert accepted == (re.fullmatch(QUESTION_PATTERN, question) is not None)

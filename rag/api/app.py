@@ -8,9 +8,12 @@ from collections.abc import AsyncIterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
@@ -19,6 +22,7 @@ from rag.api.admission import Admission, Busy
 from rag.api.body_limit import BodyLimit
 from rag.api.metrics import Metrics
 from rag.api.schemas import (
+    QUESTION_SCHEMA,
     AskRequest,
     AskResponse,
     DocumentIn,
@@ -31,14 +35,20 @@ from rag.api.schemas import (
 from rag.errors import RagError
 from rag.index import Store
 from rag.load import decode_text
-from rag.pipeline import Pipeline
+from rag.pipeline import LastDocument, Pipeline, validate_question
 from rag.settings import Settings
 
 PAGE = Path(__file__).with_name("page.html")
 RETRY_AFTER_S = 1
-ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
-WRITE_ERRORS = ERRORS | {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 413: {"model": ErrorOut},
-                         415: {"model": ErrorOut}}
+
+def errors(*statuses: int) -> dict:
+    """Error responses as JSON {"error"}, stated explicitly so streaming routes do not claim them as events."""
+    schema = {"$ref": "#/components/schemas/ErrorOut"}
+    return {status: {"model": ErrorOut, "content": {"application/json": {"schema": schema}}} for status in statuses}
+
+
+ERRORS = errors(400, 404, 413, 422, 503)
+WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415)
 # POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
 UPLOAD_BODY = {
     "requestBody": {
@@ -50,14 +60,19 @@ UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "A UTF-8 .txt or .md file."},
+                        "file": {"type": "string", "description": "A UTF-8 .txt or .md file (plain text, not binary)."},
                         "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
                     },
-                }
+                },
+                "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
             },
         },
     }
 }
+
+
+# FastAPI's words for a body it cannot decode (invalid UTF-8 in JSON, say), and what to tell the client instead.
+PARSE_ERRORS = {"There was an error parsing the body": "the request body cannot be parsed: send JSON encoded as UTF-8"}
 
 
 class HTTPProblem(Exception):
@@ -88,8 +103,20 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
-        status = 404 if str(exc).startswith("no document with id") else 400
+        status = 404 if str(exc).startswith("no document with id") else 409 if isinstance(exc, LastDocument) else 400
         return JSONResponse(status_code=status, content={"error": str(exc)})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        """Starlette's own errors (404, 405, malformed forms) in the same {"error"} shape as ours."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette lists only the first route's methods; list every route's for the path
+            methods = {m for r in app.routes if r.matches(request.scope)[0] != Match.NONE for m in r.methods or ()}
+            headers["Allow"] = ", ".join(sorted(methods))
+        message = PARSE_ERRORS.get(str(exc.detail), str(exc.detail))
+        if exc.status_code == 404:  # no route matched (an encoded '/' in an id splits it into more path segments)
+            message = f"not found: {request.method} {request.url.path}; the endpoints are listed at /docs"
+        return JSONResponse(status_code=exc.status_code, content={"error": message}, headers=headers)
 
     @app.exception_handler(HTTPProblem)
     async def problem(request: Request, exc: HTTPProblem):
@@ -113,11 +140,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         metrics.observe(request.method, route, response.status_code, started)
         return response
 
-    def may_write(authorization: str | None = Header(None)) -> None:
+    def may_write(bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
         """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them."""
         if settings.api_key is not None:
-            expected = f"Bearer {settings.api_key.get_secret_value()}"
-            if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+            given = bearer.credentials if bearer else ""
+            if not hmac.compare_digest(given.encode(), settings.api_key.get_secret_value().encode()):
                 raise HTTPProblem(401, "document writes need 'Authorization: Bearer <RAG_API_KEY>'",
                                   {"WWW-Authenticate": "Bearer"})
         elif not settings.allow_writes:
@@ -149,8 +176,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         yield ServerSentEvent(event="done", data={"timings_ms": result["timings_ms"]})
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
-    async def search(request: Request, q: str = Query(..., min_length=1, max_length=2000),
-                     k: int = Query(5, ge=1, le=50)):
+    async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA), k: int = Query(5, ge=1, le=50)):
+        try:
+            q = validate_question(q)
+        except RagError as exc:
+            raise HTTPProblem(422, f"q: {exc}") from None
         hits = await admitted(current(request).search, q, k)
         return [
             Passage(rank=i, score=h.score, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=h.chunk.title,
@@ -213,15 +243,18 @@ async def document_from_request(request: Request) -> tuple[str, str]:
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        if upload is None:
             raise HTTPProblem(422, "file: a multipart upload needs a 'file' part")
-        data = await upload.read()
+        if isinstance(upload, str):  # a part without a file name arrives as a plain field
+            name, data = "", upload.encode("utf-8")
+        else:
+            name, data = upload.filename or "", await upload.read()
         if not data:
-            raise HTTPProblem(400, f"file: {upload.filename or 'the upload'} is empty (0 bytes)")
-        doc_id = form.get("doc_id") or Path(upload.filename or "").stem
+            raise HTTPProblem(400, f"file: {name or 'the upload'} is empty (0 bytes)")
+        doc_id = form.get("doc_id") or Path(name).stem
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
-        return doc_id, decode_text(data, f"file {upload.filename!r}")
+        return doc_id, decode_text(data, f"file {name!r}")
     if content_type == "application/json":
         try:
             body = DocumentIn.model_validate_json(await request.body())

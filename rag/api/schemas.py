@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from rag.answer import ANSWERERS
 from rag.errors import RagError
-from rag.pipeline import MAX_QUESTION_CHARS, validate_question
+from rag.pipeline import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_question
+
+QUESTION_SCHEMA = {
+    "description": f"1-{MAX_QUESTION_CHARS} characters after trimming; no control characters except whitespace.",
+    "json_schema_extra": {"pattern": QUESTION_PATTERN},  # stated, not enforced: validate_question explains failures
+}
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description=f"1-{MAX_QUESTION_CHARS} characters after trimming.")
+    question: str = Field(..., **QUESTION_SCHEMA)
     k: int | None = Field(None, ge=1, le=50)
-    answerer: str | None = Field(None, description="extractive | seq2seq")
+    answerer: str | None = Field(None, description="Which reader answers; the server's default when left out.",
+                                 json_schema_extra={"enum": list(ANSWERERS)})
 
     @field_validator("question")
     @classmethod
