@@ -35,7 +35,10 @@ def make_answerer(name: str, settings: Settings, store: Store, nlp: Language, wa
         from rag.answer.seq2seq import ModelUnavailable, Seq2SeqAnswerer
 
         try:
-            return Seq2SeqAnswerer(settings.seq2seq_model, settings.max_answer_tokens)
+            from rag.answer.terms import TermWeights
+
+            weights = TermWeights(store.chunks)
+            return Seq2SeqAnswerer(settings.seq2seq_model, nlp, weights, settings.min_support, settings.max_answer_tokens)
         except ModelUnavailable as exc:
             warn(f"{exc}; using the extractive reader instead.")
     return ExtractiveAnswerer(store, nlp, settings.min_support, settings.min_confidence)

@@ -15,8 +15,8 @@ from spacy.language import Language
 
 from rag.answer.draft import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
-from rag.answer.terms import TermWeights
-from rag.chunk import Chunk, Sentence, is_content
+from rag.answer.terms import TermWeights, TitleTerms
+from rag.chunk import Chunk, Sentence
 from rag.index import Store
 from rag.retrieve.hit import Hit
 
@@ -52,12 +52,7 @@ class ExtractiveAnswerer:
         self.weights = TermWeights(store.chunks)
         self.min_support = min_support
         self.min_confidence = min_confidence
-        self._title_cache: dict[str, frozenset[str]] = {}
-
-    def _title_terms(self, title: str) -> frozenset[str]:
-        if title not in self._title_cache:
-            self._title_cache[title] = frozenset(t.lemma_.lower() for t in self.nlp(title) if is_content(t))
-        return self._title_cache[title]
+        self.title_terms = TitleTerms(nlp)
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
         q = analyse(question, self.nlp)
@@ -72,14 +67,14 @@ class ExtractiveAnswerer:
         best: Candidate | None = None
         for rank, hit in enumerate(hits):
             text = self.store.documents[hit.chunk.doc_id].text
-            title_terms = self._title_terms(hit.chunk.title)
+            title_terms = self.title_terms(hit.chunk.title)
             for si, sentence in enumerate(hit.chunk.sentences):
                 lemmas = {t[2] for t in sentence.tokens}
                 matched = [t for t in q.terms if t in lemmas]
                 if not matched:
                     continue
                 context = lemmas | title_terms | _neighbour_lemmas(hit.chunk, si)
-                support = sum(weight[t] for t in q.terms if t in context) / total
+                support = self.weights.coverage(q.terms, context)
                 anchors = [(i, t[2]) for i, t in enumerate(sentence.tokens) if t[2] in matched]
                 asked = set(q.terms) - {q.root}  # the head noun names the answer's kind; it may be part of it
                 for start, end, label in _candidates(hit.chunk, sentence, q):

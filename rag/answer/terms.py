@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from rag.chunk import Chunk
+from spacy.language import Language
+
+from rag.chunk import Chunk, is_content
 
 
 class TermWeights:
@@ -25,3 +27,21 @@ class TermWeights:
     def idf(self, term: str) -> float:
         """Unseen terms weigh most: a question about something the corpus never mentions is not covered."""
         return math.log((self.sentences + 1) / (self.df.get(term, 0) + 0.5)) + 1.0
+
+    def coverage(self, terms: list[str], lemmas: set[str] | frozenset[str]) -> float:
+        """The IDF-weighted share of the question's key terms that a passage mentions."""
+        total = sum(self.idf(t) for t in terms)
+        return sum(self.idf(t) for t in terms if t in lemmas) / total if total else 0.0
+
+
+class TitleTerms:
+    """Content lemmas of each article title, parsed once: a title often names what its passages are about."""
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def __call__(self, title: str) -> frozenset[str]:
+        if title not in self._cache:
+            self._cache[title] = frozenset(t.lemma_.lower() for t in self.nlp(title) if is_content(t))
+        return self._cache[title]
