@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 Q ?= How much national budget did Gwangju secure this year?
 
-.PHONY: ask test install browser eval fuzz clean
+.PHONY: ask test install browser eval fuzz load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,8 @@ eval: install  ## score the offline defaults on the hand-built eval set
 fuzz: install  ## schemathesis against a live server, auth on: over 1,000 generated cases
 	$(BIN)/python -m tests.fuzz_api --examples 100
 
+load: install  ## 32 clients for 60 s mixing asks, searches and adds against a live server (private copy)
+	$(BIN)/rag load --clients 32 --seconds 60 --out bench/load.json
+
 clean:
-	rm -rf $(VENV) index/gen-* index/CURRENT index/.tmp-* eval/runs
+	rm -rf $(VENV) index/gen-* index/CURRENT index/.tmp-* eval/runs bench

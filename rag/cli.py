@@ -163,6 +163,31 @@ def serve(
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 
 
+@app.command()
+@user_errors
+def load(
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 32,
+    seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long to run.")] = 60,
+    add_share: Annotated[float, typer.Option(min=0, max=1, help="Share of requests that add a document.")] = 0.05,
+    dataset: Annotated[Path, typer.Option(help="Questions to ask (JSON Lines eval set).")] = Path("eval/questions.jsonl"),
+    out: Annotated[Path, typer.Option(help="Where to write the JSON summary.")] = Path("bench/load.json"),
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+):
+    """Load-test a live server (on a private copy of the index) with asks, searches and adds; exit 1 on any error."""
+    from rag.bench.loadtest import load_test, write_summary
+
+    settings = settings_from(source_dir=source, index_dir=index_dir)
+    summary = load_test(settings, dataset, clients, seconds, add_share)
+    write_summary(summary, out)
+    typer.echo(json.dumps({k: v for k, v in summary.items() if k != "error_samples"}, indent=2))
+    for sample in summary["error_samples"]:
+        typer.echo(f"error: {sample}", err=True)
+    typer.echo(f"summary: {out}")
+    if summary["errors"]:
+        raise typer.Exit(1)
+
+
 THRESHOLDS = {  # flag name -> (metric, True when higher is better)
     "min_f1": ("f1", True), "min_em": ("em", True), "min_recall_at_5": ("recall@5", True), "min_mrr": ("mrr", True),
     "min_citation_precision": ("citation_precision", True), "min_citation_recall": ("citation_recall", True),

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
-from tests import live_server
+from rag.bench import server as live_server
 
 
 @pytest.fixture(scope="module")

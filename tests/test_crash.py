@@ -13,7 +13,7 @@ import pytest
 from rag.index import Store
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from tests import live_server
+from rag.bench import server as live_server
 from tests.conftest import ROOT
 from tests.crash_driver import POINTS
 

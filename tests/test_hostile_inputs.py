@@ -7,7 +7,7 @@ import shutil
 import httpx
 import pytest
 
-from tests import live_server
+from rag.bench import server as live_server
 from tests.conftest import SEEDS
 
 KEY = "hostile-test-key"

@@ -1,41 +1,22 @@
-import pytest
+"""A short, bounded loopback load test: asks, searches and adds from concurrent clients, zero errors,
+and server memory that does not grow with the requests served. `make load` runs the full one."""
 
-from rag.errors import RagError
-from rag.load import corpus_fingerprint, load_corpus, read_document
-
-
-def test_doc_ids_are_file_names(corpus):
-    ids = [d.doc_id for d in load_corpus(corpus)]
-    assert ids == sorted(p.stem for p in corpus.glob("*.txt"))
-    assert "002_a41762f22f1f4beb" in ids
+from rag.bench.load import LoadResult, memory_growth, percentiles
+from rag.bench.loadtest import load_test
+from tests.conftest import ROOT
 
 
-def test_markdown_is_read_and_other_files_ignored(corpus):
-    (corpus / "extra.md").write_text("# Notes\n\nGwangju opened a new AI library in 2031.\n", encoding="utf-8")
-    (corpus / "image.png").write_bytes(b"\x89PNG")
-    ids = [d.doc_id for d in load_corpus(corpus)]
-    assert "extra" in ids and "image" not in ids
+def test_mixed_load_has_no_errors_and_flat_memory(pipeline):
+    summary = load_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1)
+    assert summary["errors"] == 0, summary["error_samples"]
+    assert summary["ok"] + summary["rejected_503"] == summary["requests"] > 50
+    assert set(summary["latency_ms_by_kind"]) == {"ask", "search", "add"}
+    assert summary["server_memory_mib"]["growth"] < 64, summary["server_memory_mib"]
 
 
-def test_fingerprint_changes_with_any_edit(corpus):
-    before = corpus_fingerprint(corpus)
-    path = next(corpus.glob("*.txt"))
-    path.write_text(path.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
-    assert corpus_fingerprint(corpus) != before
-
-
-def test_errors_name_the_problem(tmp_path):
-    with pytest.raises(RagError, match="corpus folder not found"):
-        load_corpus(tmp_path / "missing")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(RagError, match="no .txt or .md files"):
-        load_corpus(empty)
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"caf\xe9 au lait")
-    with pytest.raises(RagError, match="not valid UTF-8"):
-        read_document(bad)
-    blank = tmp_path / "blank.txt"
-    blank.write_text("   \n", encoding="utf-8")
-    with pytest.raises(RagError, match="empty"):
-        read_document(blank)
+def test_percentiles_and_memory_growth():
+    assert percentiles([]) == {"p50": 0.0, "p95": 0.0, "p99": 0.0, "n": 0}
+    assert percentiles(list(range(1, 101)))["p50"] == 50.5
+    samples = [(t, 1024 * (100 + 10 * t)) for t in range(11)]  # 10 MiB more every second
+    assert memory_growth(samples) == {"warm": 120.0, "end": 200.0, "growth": 80.0}
+    assert LoadResult(clients=1, seconds=0).summary()["requests_per_s"] == 0.0

@@ -1,4 +1,5 @@
-"""Start `rag serve` as a real process on a free 127.0.0.1 port, for tests that need real HTTP."""
+"""`rag serve` as a real process on a free 127.0.0.1 port: what the benchmark, the load test and the
+HTTP tests talk to, so they measure the service the way its users run it."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def start(source_dir: Path, index_dir: Path, log: Path, *flags: str, env: dict[s
             stop(server)
             raise AssertionError(f"rag serve was not ready after {timeout} s:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """Resident memory now (VmRSS) and its peak so far (VmHWM), from Linux's /proc."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0])
+    return fields
 
 
 def stop(server: LiveServer) -> None:

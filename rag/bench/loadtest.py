@@ -1,0 +1,48 @@
+"""`rag load`: the reliability load test. Many clients mix asks, searches and document adds against a live
+server running on a private copy of the corpus and index (the real ones are never written)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.bench import server as live_server
+from rag.bench.load import mixed, run_load
+from rag.evaluation.dataset import load_dataset
+from rag.settings import Settings
+
+
+@contextlib.contextmanager
+def private_server(settings: Settings, *flags: str, env: dict[str, str] | None = None) -> Iterator[live_server.LiveServer]:
+    """`rag serve` on a temporary copy of the corpus and (if built) the index."""
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as workdir:
+        root = Path(workdir)
+        shutil.copytree(settings.source_dir, root / "seeds")
+        if settings.index_dir.is_dir():
+            shutil.copytree(settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock", ".tmp-*"))
+        with live_server.running(root / "seeds", root / "index", root / "server.log", *flags, env=env) as server:
+            yield server
+
+
+def eval_questions(dataset: Path) -> list[str]:
+    return [example.question for example in load_dataset(dataset)]
+
+
+def load_test(settings: Settings, dataset: Path, clients: int, seconds: float, add_share: float) -> dict:
+    key = secrets.token_urlsafe(16)
+    with private_server(settings, env={"RAG_API_KEY": key}) as server:
+        requests = mixed(eval_questions(dataset), add_share, key)
+        result = run_load(server.url, clients, requests, seconds=seconds, server_pid=server.process.pid)
+    return result.summary() | {"error_samples": result.errors[:10]}
+
+
+def write_summary(summary: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(summary, indent=2) + "\n")
+    temporary.replace(path)
