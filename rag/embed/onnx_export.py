@@ -1,0 +1,55 @@
+"""Export a sentence-transformers model's transformer to ONNX, once, into the cache folder.
+
+Only this step needs torch; the file it writes is reused by every later start. The export goes to a
+temporary name first and is renamed into place, so a crash never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def cached_export(model_path: Path, cache_dir: Path) -> Path:
+    """The ONNX file for this model, exporting it first if the cache does not have it yet."""
+    weights = next((model_path / name for name in ("model.safetensors", "pytorch_model.bin")
+                    if (model_path / name).exists()), None)
+    fingerprint = hashlib.sha256((model_path / "config.json").read_bytes())
+    fingerprint.update(str(weights.stat().st_size if weights else 0).encode())
+    target = cache_dir / "onnx" / f"{model_path.name}-{fingerprint.hexdigest()[:16]}" / "model.onnx"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".model.onnx.tmp-{os.getpid()}")
+        export(model_path, temporary)
+        os.replace(temporary, target)
+    return target
+
+
+def export(model_path: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    model = LastHiddenState(AutoModel.from_pretrained(str(model_path), local_files_only=True).eval())
+    example = torch.ones(2, 8, dtype=torch.long)
+    axes = {"batch": 0, "sequence": 1}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            model, (example, torch.ones_like(example), torch.zeros_like(example)), str(target),
+            input_names=list(INPUTS), output_names=["last_hidden_state"],
+            dynamic_axes={name: {v: k for k, v in axes.items()} for name in (*INPUTS, "last_hidden_state")},
+            opset_version=17, dynamo=False,
+        )

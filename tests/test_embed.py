@@ -1,0 +1,35 @@
+"""Embedding backends: the ONNX path gives sentence-transformers' vectors and token counts."""
+
+import numpy as np
+import pytest
+
+from rag.embed import load_embedder, resolve_model_path
+from rag.embed.onnx_export import cached_export
+from rag.errors import RagError
+
+TEXTS = ["Who is the mayor of Hangzhou?", "", "Gwangju secured 62.6 billion KRW. " * 60, "광주 AI 중심도시"]
+
+
+def test_onnx_matches_sentence_transformers(embedder):
+    reference = load_embedder("sentence-transformers", "all-MiniLM-L6-v2", None)
+    ours, theirs = embedder.encode(TEXTS), reference.encode(TEXTS)
+    assert embedder.name == "all-MiniLM-L6-v2" and ours.shape == theirs.shape == (4, 384)
+    assert np.abs(ours - theirs).max() < 1e-4  # the long text is truncated at 256 tokens by both
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert [embedder.count_tokens(t) for t in TEXTS] == [reference.count_tokens(t) for t in TEXTS]
+    assert embedder.count_tokens(TEXTS[2]) > 256  # counting never truncates: the chunker relies on it
+
+
+def test_export_is_cached_and_reused(tmp_path, monkeypatch):
+    model = resolve_model_path("all-MiniLM-L6-v2")
+    first = cached_export(model, tmp_path)
+    assert first.is_file() and not list(first.parent.glob(".*tmp*"))
+    monkeypatch.setattr("rag.embed.onnx_export.export", lambda *a: pytest.fail("exported twice"))
+    assert cached_export(model, tmp_path) == first
+
+
+def test_unknown_backend_and_model_are_clear_errors(tmp_path):
+    with pytest.raises(RagError, match="unknown embedder 'word2vec'"):
+        load_embedder("word2vec", "all-MiniLM-L6-v2", tmp_path)
+    with pytest.raises(RagError, match="neither a packaged model"):
+        load_embedder("onnx", "no/such-model", tmp_path)
