@@ -71,7 +71,7 @@ def index(
     from rag.pipeline import open_store
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
-    embedder = load_embedder(settings.embedder, settings.embed_model)
+    embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
     messages: list[str] = []
     store = open_store(settings, embedder, rebuild=rebuild, log=lambda m: (messages.append(m), typer.echo(m, err=True)))
     if not messages:  # nothing was (re)built
@@ -186,6 +186,44 @@ def load(
     typer.echo(f"summary: {out}")
     if summary["errors"]:
         raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes and few runs: checks it works, in seconds.")] = False,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated sections: build, retrieval, service, "
+                                                     "cold_start, seq2seq, peers.")] = None,
+    sizes: Annotated[Optional[str], typer.Option(help="Comma-separated vector counts for the retrieval section.")] = None,
+    repeat: Annotated[Optional[int], typer.Option(min=1, help="Measured runs per timing, after a warm-up.")] = None,
+    dataset: Annotated[Path, typer.Option(help="Eval questions used as queries.")] = Path("eval/questions.jsonl"),
+    t5_skeleton: Annotated[Path, typer.Option(help="flan-t5-small config and tokenizer (no weights needed).")] = Path(
+        "tests/fixtures/flan-t5-small-skeleton"),
+    out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")] = Path("bench"),
+    source: SourceOpt = None,
+    index_dir: IndexOpt = None,
+):
+    """Measure build, retrieval, the live service, cold start, seq2seq runtimes and LangChain; check the targets."""
+    from rag.bench.report import write_bench
+    from rag.bench.run import SECTIONS, BenchConfig, run_bench
+
+    overrides = {"t5_skeleton": t5_skeleton}
+    if only:
+        overrides["sections"] = split_list(only, "")
+        unknown = set(overrides["sections"]) - set(SECTIONS)
+        if unknown:
+            raise RagError(f"unknown bench section(s) {', '.join(sorted(unknown))}; choose from: {', '.join(SECTIONS)}")
+    if sizes:
+        overrides["sizes"] = [int(size) for size in split_list(sizes, "")]
+    if repeat:
+        overrides["repeat"] = repeat
+    config = BenchConfig.quick(**overrides) if quick else BenchConfig(**overrides)
+    settings = settings_from(source_dir=source, index_dir=index_dir)
+    results = run_bench(settings, dataset, config, log=lambda message: typer.echo(message, err=True))
+    folder = write_bench(results, out)
+    for row in results["targets"]:
+        typer.echo(f"{'met ' if row['met'] else 'MISS'}  {row['target']}: {row['measured']} ({row['limit']})")
+    typer.echo(f"\nreport: {folder}/bench.md and {folder}/bench.json")
 
 
 THRESHOLDS = {  # flag name -> (metric, True when higher is better)

@@ -19,6 +19,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag import vector_index
 from rag.chunk import Chunk
 from rag.clean import Block
 from rag.errors import RagError
@@ -35,11 +36,6 @@ class IndexMissing(RagError):
 
 class IndexCorrupt(RagError):
     """The files on disk cannot be trusted; rebuilding fixes it."""
-
-
-def new_vector_index(dimension: int) -> faiss.Index:
-    """Exact inner product on normalised vectors, i.e. cosine similarity."""
-    return faiss.IndexFlatIP(dimension)
 
 
 @dataclass
@@ -60,17 +56,14 @@ class Store:
     def without_document(self, doc_id: str) -> "Store":
         """A copy minus one document; its vectors are dropped, the rest reused, nothing re-embedded."""
         keep = [i for i, chunk in enumerate(self.chunks) if chunk.doc_id != doc_id]
-        vectors = new_vector_index(self.vectors.d)
-        if keep:
-            vectors.add(self.vectors.reconstruct_n(0, self.vectors.ntotal)[keep])
+        vectors = vector_index.refilled(self.vectors, vector_index.all_vectors(self.vectors)[keep])
         documents = {k: v for k, v in self.documents.items() if k != doc_id}
         return Store(dict(self.manifest), vectors, [self.chunks[i] for i in keep], documents)
 
     def with_document(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> "Store":
         """A copy with one document added (or replaced), embedding only that document."""
         store = self.without_document(document.doc_id) if document.doc_id in self.documents else self
-        index = faiss.clone_index(store.vectors)
-        index.add(vectors)
+        index = vector_index.with_more(store.vectors, vectors)
         return Store(dict(store.manifest), index, store.chunks + chunks, store.documents | {document.doc_id: document})
 
     # --- persistence -------------------------------------------------------------------------
@@ -116,7 +109,7 @@ class Store:
                 actual = (generation / name).stat().st_size
                 if actual != size:
                     raise IndexCorrupt(f"{generation / name} is {actual} bytes, expected {size}")
-            vectors = faiss.read_index(str(generation / "vectors.faiss"))
+            vectors = vector_index.prepared(faiss.read_index(str(generation / "vectors.faiss")))
             chunks = [Chunk.from_dict(row) for row in _read_jsonl(generation / "chunks.jsonl")]
             documents = {
                 row["doc_id"]: _document_from_dict(row) for row in _read_jsonl(generation / "documents.jsonl")

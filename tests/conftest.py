@@ -50,5 +50,7 @@ def nlp():
 @pytest.fixture(scope="session")
 def embedder():
     from rag.embed import load_embedder
+    from rag.settings import Settings
 
-    return load_embedder("sentence-transformers", "all-MiniLM-L6-v2")
+    settings = Settings()
+    return load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)

@@ -1,7 +1,8 @@
 """A short, bounded loopback load test: asks, searches and adds from concurrent clients, zero errors,
 and server memory that does not grow with the requests served. `make load` runs the full one."""
 
-from rag.bench.load import LoadResult, memory_growth, percentiles
+from rag.bench.load import LoadResult, memory_growth
+from rag.bench.timing import percentiles
 from rag.bench.loadtest import load_test
 from tests.conftest import ROOT
 

@@ -32,13 +32,14 @@ def make_answerer(name: str, settings: Settings, store: Store, nlp: Language, wa
     from rag.answer.extractive import ExtractiveAnswerer
 
     if check_answerer(name) == "seq2seq":
-        from rag.answer.seq2seq import ModelUnavailable, Seq2SeqAnswerer
+        from rag.answer.generators import ModelUnavailable, make_generator
+        from rag.answer.seq2seq import Seq2SeqAnswerer
+        from rag.answer.terms import TermWeights
 
         try:
-            from rag.answer.terms import TermWeights
-
-            weights = TermWeights(store.chunks)
-            return Seq2SeqAnswerer(settings.seq2seq_model, nlp, weights, settings.min_support, settings.max_answer_tokens)
+            generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)
+            return Seq2SeqAnswerer(generator, nlp, TermWeights(store.chunks), settings.min_support,
+                                   settings.max_answer_tokens)
         except ModelUnavailable as exc:
             warn(f"{exc}; using the extractive reader instead.")
     return ExtractiveAnswerer(store, nlp, settings.min_support, settings.min_confidence)

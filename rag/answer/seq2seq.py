@@ -10,7 +10,6 @@ when a cited passage contains it and covers the question's key terms, so text pl
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from spacy.language import Language
 
@@ -18,7 +17,6 @@ from rag.answer.draft import Draft, Evidence, abstain
 from rag.answer.question import analyse
 from rag.answer.terms import TermWeights, TitleTerms
 from rag.cite import content_words, supports
-from rag.errors import RagError
 from rag.retrieve.hit import Hit
 
 INSTRUCTION = (
@@ -28,10 +26,6 @@ INSTRUCTION = (
 )
 NO_ANSWER = re.compile(r"^\W*(unanswerable|i don'?t know|no answer|none)\W*$", re.I)
 CITATION = re.compile(r"\[(\d+)\]")
-
-
-class ModelUnavailable(RagError):
-    """The configured weights are not on this machine."""
 
 
 def parse_citations(output: str) -> tuple[str, list[int]]:
@@ -48,16 +42,9 @@ def parse_citations(output: str) -> tuple[str, list[int]]:
 class Seq2SeqAnswerer:
     name = "seq2seq"
 
-    def __init__(self, model: str, nlp: Language, weights: TermWeights, min_support: float, max_new_tokens: int = 48):
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(model, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            where = "folder" if Path(model).is_dir() else "hub id"
-            raise ModelUnavailable(f"seq2seq weights for {where} {model!r} are not available locally ({type(exc).__name__})") from None
-        self.model.eval()
+    def __init__(self, generator, nlp: Language, weights: TermWeights, min_support: float, max_new_tokens: int = 48):
+        self.generator = generator
+        self.tokenizer = generator.tokenizer
         self.max_new_tokens = max_new_tokens
         self.nlp, self.weights, self.min_support = nlp, weights, min_support
         self.title_terms = TitleTerms(nlp)
@@ -84,14 +71,7 @@ class Seq2SeqAnswerer:
         return head + "".join(passages) + tail, used, dropped
 
     def generate(self, prompt: str) -> str:
-        import torch
-
-        inputs = self.tokenizer(prompt, return_tensors="pt")
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, num_beams=1
-            )
-        return self.tokenizer.decode(output[0], skip_special_tokens=True).strip()
+        return self.generator.generate(prompt, self.max_new_tokens)
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
         prompt, used, dropped = self.build_prompt(question, hits)

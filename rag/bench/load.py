@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-import numpy as np
 
 from rag.bench.server import memory_kib
+from rag.bench.timing import percentiles
 
 # A request: (kind, method, path, keyword arguments for httpx)
 Request = tuple[str, str, str, dict]
@@ -50,13 +50,6 @@ class LoadResult:
         if self.memory_kib:
             summary["server_memory_mib"] = memory_growth(self.memory_kib) | {"peak": round(self.peak_kib / 1024, 1)}
         return summary
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "n": 0}
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {"p50": round(float(p50), 2), "p95": round(float(p95), 2), "p99": round(float(p99), 2), "n": len(values)}
 
 
 def memory_growth(samples: list[tuple[float, int]]) -> dict[str, float]:
