@@ -54,3 +54,28 @@ def embedder():
 
     settings = Settings()
     return load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_t5(tmp_path_factory):
+    """A one-layer T5 with the real flan-t5-small tokenizer: the seq2seq code runs for real, in milliseconds."""
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    assert T5_SKELETON.is_dir(), f"flan-t5-small tokenizer files not found at {T5_SKELETON} (set RAG_T5_SKELETON)"
+    tokenizer = AutoTokenizer.from_pretrained(str(T5_SKELETON))
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=16, d_ff=32, d_kv=8, num_layers=1, num_decoder_layers=1, num_heads=2,
+        decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    model = T5ForConditionalGeneration(config)
+    with torch.no_grad():
+        for parameter in model.parameters():  # wide random weights, so greedy decoding emits varied tokens
+            parameter.normal_(0, 0.5)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

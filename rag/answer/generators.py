@@ -57,13 +57,13 @@ class TransformersGenerator:
 
 
 class CTranslate2Generator:
-    def __init__(self, model: str, cache_dir: Path, threads: int = 0):
+    def __init__(self, model: str, cache_dir: Path, quantization: str = "int8"):
         import ctranslate2
 
         self.tokenizer = load_tokenizer(model)
-        converted = converted_model(Path(model), cache_dir)
-        self.translator = ctranslate2.Translator(str(converted), device="cpu", compute_type="int8",
-                                                 inter_threads=1, intra_threads=threads)
+        converted = converted_model(Path(model), cache_dir, quantization)
+        self.translator = ctranslate2.Translator(str(converted), device="cpu", compute_type=quantization,
+                                                 inter_threads=1)
 
     def generate(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> str:
         return self.tokenizer.decode(self.generate_ids(prompt, max_new_tokens, min_new_tokens),
@@ -76,20 +76,20 @@ class CTranslate2Generator:
         return self.tokenizer.convert_tokens_to_ids(result[0].hypotheses[0])
 
 
-def converted_model(model: Path, cache_dir: Path) -> Path:
-    """The CTranslate2 int8 copy of a local transformers model, converted on first use."""
+def converted_model(model: Path, cache_dir: Path, quantization: str = "int8") -> Path:
+    """The CTranslate2 copy of a local transformers model (int8 weights by default), converted on first use."""
     if not model.is_dir():
         raise ModelUnavailable(f"the ctranslate2 runtime converts a local model folder; {str(model)!r} is not one")
     digest = hashlib.sha256()
     for name in sorted(p.name for p in model.iterdir() if p.is_file()):
         digest.update(name.encode() + str((model / name).stat().st_size).encode())
-    target = cache_dir / "ctranslate2" / f"{model.name}-{digest.hexdigest()[:16]}-int8"
+    target = cache_dir / "ctranslate2" / f"{model.name}-{digest.hexdigest()[:16]}-{quantization}"
     if not (target / "model.bin").exists():
         import ctranslate2
 
         staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
-        ctranslate2.converters.TransformersConverter(str(model)).convert(str(staging), quantization="int8",
+        ctranslate2.converters.TransformersConverter(str(model)).convert(str(staging), quantization=quantization,
                                                                           force=True)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)

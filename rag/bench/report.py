@@ -71,8 +71,12 @@ def markdown(results: dict) -> str:
             f"## Seq2seq generation ({s['model']}; {s['input_tokens']} input tokens, {s['output_tokens']} output, greedy)\n\n"
             + table(["runtime", "p50 ms", "p95 ms"], [[name, s[name]["ms"]["p50"], s[name]["ms"]["p95"]]
                                                       for name in ("transformers_fp32", "ctranslate2_int8")])
-            + f"\n\nSpeed-up (p50): {s['speedup_p50']}x. Greedy outputs identical on {o['identical']} of "
-            f"{o['prompts']} prompts" + (f"; differences: {o['differences']}" if o["differences"] else "") + ".")
+            + f"\n\nSpeed-up (p50): {s['speedup_p50']}x. Greedy outputs of int8 identical to fp32 on "
+            f"{o['identical']} of {o['prompts']} prompts ({o['distinct_tokens']} distinct tokens in the fp32 outputs)"
+            + "".join(f"; prompt {d['prompt']} first differs at token {d['first_different_token']} "
+                      f"({d['tokens_equal']} of {d['of']} equal)" for d in o["differences"])
+            + f". CTranslate2 float32 (same conversion, no quantisation) identical on "
+            f"{s['outputs_ctranslate2_float32']['identical']} of {o['prompts']}.")
     if "peers" in results:
         p = results["peers"]
         rows = [["index build ms (p50)", p["build_ms"]["langchain"]["p50"], p["build_ms"]["ours"]["p50"], "-",

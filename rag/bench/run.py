@@ -20,7 +20,6 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 SECTIONS = ("build", "retrieval", "service", "cold_start", "seq2seq", "peers")
-CENTRES = 2000  # real-text embeddings the synthetic retrieval vectors are drawn around
 
 
 @dataclass
@@ -29,6 +28,7 @@ class BenchConfig:
     repeat: int = 5
     synthetic_chunks: int = 10_000
     sizes: list[int] = field(default_factory=lambda: [1_000, 10_000, 100_000, 1_000_000])
+    centres: int = 2_000  # embedded synthetic chunks the retrieval vectors are drawn around
     clients: list[int] = field(default_factory=lambda: [1, 4, 16])
     seconds: float = 15.0
     single_requests: int = 200
@@ -38,7 +38,7 @@ class BenchConfig:
     @classmethod
     def quick(cls, **overrides) -> "BenchConfig":
         """Minutes become seconds: for checking that the benchmark runs, not for numbers to quote."""
-        return cls(**{"repeat": 2, "synthetic_chunks": 200, "sizes": [1_000, 10_000], "clients": [1, 4],
+        return cls(**{"repeat": 2, "synthetic_chunks": 200, "sizes": [1_000, 10_000], "centres": 200, "clients": [1, 4],
                       "seconds": 2.0, "single_requests": 20, "prompts": 2} | overrides)
 
 
@@ -52,7 +52,7 @@ def run_bench(settings: Settings, dataset: Path, config: BenchConfig, log) -> di
         results["build"] = measure_build(settings, pipeline.store, config.synthetic_chunks, config.repeat, log)
     if "retrieval" in config.sections:
         log("retrieval: embedding the centres and the eval questions")
-        centres = pipeline.embedder.encode(synthetic_chunks(pipeline.store, CENTRES, seed=1))
+        centres = pipeline.embedder.encode(synthetic_chunks(pipeline.store, config.centres, seed=1))
         queries = pipeline.embedder.encode(questions)
         results["retrieval"] = measure_retrieval(np.vstack([centres, pipeline.store.vectors.reconstruct_n(
             0, pipeline.store.vectors.ntotal)]), queries, config.sizes, settings.ivf_nprobe, log)

@@ -61,17 +61,23 @@ def measure_seq2seq(skeleton: Path, passages: list[str], cache_dir: Path, repeat
                                             repeat)}
         results["speedup_p50"] = round(results["transformers_fp32"]["ms"]["p50"] / results["ctranslate2_int8"]["ms"]["p50"], 2)
         log(f"seq2seq: comparing greedy outputs on {prompts} prompts")
-        same, differences = 0, []
-        for n, text in enumerate(texts):
-            a = slow.generate_ids(text, OUTPUT_TOKENS, OUTPUT_TOKENS)
-            b = fast.generate_ids(text, OUTPUT_TOKENS, OUTPUT_TOKENS)
-            if a == b:
-                same += 1
-            else:
-                first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-                differences.append({"prompt": n, "first_different_token": first,
-                                    "tokens_equal": sum(x == y for x, y in zip(a, b)), "of": len(a)})
-        results["outputs"] = {"prompts": prompts, "identical": same, "differences": differences,
-                              "distinct_tokens_in_outputs": len(set(slow.generate_ids(texts[0], OUTPUT_TOKENS,
-                                                                                      OUTPUT_TOKENS)))}
+        reference = [slow.generate_ids(text, OUTPUT_TOKENS, OUTPUT_TOKENS) for text in texts]
+        results["outputs"] = compare_outputs(reference, fast, texts)
+        # The same conversion without quantisation: tells int8 rounding apart from a decoding difference.
+        control = CTranslate2Generator(model, Path(workdir) / "cache", quantization="float32")
+        results["outputs_ctranslate2_float32"] = compare_outputs(reference, control, texts)
+        results["outputs"]["distinct_tokens"] = len({token for ids in reference for token in ids})
     return results
+
+
+def compare_outputs(reference: list[list[int]], generator, texts: list[str]) -> dict:
+    same, differences = 0, []
+    for n, (expected, text) in enumerate(zip(reference, texts)):
+        got = generator.generate_ids(text, OUTPUT_TOKENS, OUTPUT_TOKENS)
+        if got == expected:
+            same += 1
+            continue
+        first = next((i for i, (x, y) in enumerate(zip(expected, got)) if x != y), min(len(expected), len(got)))
+        differences.append({"prompt": n, "first_different_token": first,
+                            "tokens_equal": sum(x == y for x, y in zip(expected, got)), "of": len(expected)})
+    return {"prompts": len(texts), "identical": same, "differences": differences}
