@@ -30,8 +30,8 @@ test: install browser  ## the whole test suite (exit 5, "no tests collected", fa
 eval: install  ## score the offline defaults on the hand-built eval set
 	$(BIN)/rag eval --dataset eval/questions.jsonl --out eval/runs/latest
 
-fuzz: install  ## schemathesis against a live server, auth on: over 1,000 generated cases
-	$(BIN)/python -m tests.fuzz_api --examples 100
+fuzz: install  ## schemathesis against a live server, auth on: about 2,000 generated cases
+	$(BIN)/python -m tests.fuzz_api --examples 200
 
 load: install  ## 32 clients for 60 s mixing asks, searches and adds against a live server (private copy)
 	$(BIN)/rag load --clients 32 --seconds 60 --out bench/load.json

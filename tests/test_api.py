@@ -95,6 +95,8 @@ def test_ask_stream_sends_the_same_answer_then_its_citations(client):
     assert events[0][1]["answer"] == plain["answer"] and not events[0][1]["abstained"]
     assert [data["quote"] for name, data in events if name == "citation"] == [c["quote"] for c in plain["citations"]]
     assert client.post("/ask/stream", json={"question": " "}).status_code == 422  # errors before the stream starts
+    refused = client.post("/ask/stream", json={"question": "Who?", "answerer": "oracle"})
+    assert refused.status_code == 400 and "unknown answerer" in refused.json()["error"]
 
 
 def test_metrics_count_requests_by_route_and_status(client):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import json
 import time
-from collections.abc import AsyncIterable
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.sse import format_sse_event
+from starlette.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
@@ -49,6 +51,11 @@ def errors(*statuses: int) -> dict:
 
 ERRORS = errors(400, 404, 413, 422, 503)
 WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415)
+STREAM_EVENTS = {200: {"description": "Server-sent events; each `data` is one JSON object.", "content": {
+    "text/event-stream": {"schema": {
+        "type": "object", "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["answer", "citation", "passage", "done"]},
+                       "data": {"type": "string", "contentMediaType": "application/json"}}}}}}}
 # POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
 UPLOAD_BODY = {
     "requestBody": {
@@ -73,6 +80,13 @@ UPLOAD_BODY = {
 
 # FastAPI's words for a body it cannot decode (invalid UTF-8 in JSON, say), and what to tell the client instead.
 PARSE_ERRORS = {"There was an error parsing the body": "the request body cannot be parsed: send JSON encoded as UTF-8"}
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events from a plain iterator of encoded events. (FastAPI's EventSourceResponse expects the
+    endpoint itself to be a generator, which would start the stream before the answer, and its errors, exist.)"""
+
+    media_type = "text/event-stream"
 
 
 class HTTPProblem(Exception):
@@ -164,16 +178,12 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)
         return result.to_dict()
 
-    @app.post("/ask/stream", response_class=EventSourceResponse, responses=ERRORS)
-    async def ask_stream(body: AskRequest, request: Request) -> AsyncIterable[ServerSentEvent]:
-        """Events: `answer` (answer, text, abstained), one `citation` per citation (or `passage` when abstaining), `done`."""
-        result = (await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)).to_dict()
-        yield ServerSentEvent(event="answer", data={k: result[k] for k in ("answer", "text", "abstained", "reason")})
-        for citation in result["citations"]:
-            yield ServerSentEvent(event="citation", data=citation)
-        for passage in result["passages"]:
-            yield ServerSentEvent(event="passage", data=passage)
-        yield ServerSentEvent(event="done", data={"timings_ms": result["timings_ms"]})
+    @app.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS)
+    async def ask_stream(body: AskRequest, request: Request):
+        """Events: `answer` (answer, text, abstained), one `citation` per citation (or `passage` when it abstains),
+        then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
+        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)
+        return EventStream(answer_events(result.to_dict()))
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
     async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA), k: int = Query(5, ge=1, le=50)):
@@ -236,6 +246,18 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def answer_events(result: dict) -> Iterator[bytes]:
+    def event(name: str, data: dict) -> bytes:
+        return format_sse_event(event=name, data_str=json.dumps(data, ensure_ascii=False))
+
+    yield event("answer", {key: result[key] for key in ("answer", "text", "abstained", "reason")})
+    for citation in result["citations"]:
+        yield event("citation", citation)
+    for passage in result["passages"]:
+        yield event("passage", passage)
+    yield event("done", {"timings_ms": result["timings_ms"]})
 
 
 async def document_from_request(request: Request) -> tuple[str, str]:
