@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,6 +32,9 @@ eval: install  ## score the offline defaults on the hand-built eval set
 
 fuzz: install  ## schemathesis against a live server, auth on: about 2,000 generated cases
 	$(BIN)/python -m tests.fuzz_api --examples 200
+
+bench: install  ## the benchmark (12 minutes on 2 cores): bench/bench.json and bench/bench.md
+	$(BIN)/rag bench --out bench
 
 load: install  ## 32 clients for 60 s mixing asks, searches and adds against a live server (private copy)
 	$(BIN)/rag load --clients 32 --seconds 60 --out bench/load.json
