@@ -32,11 +32,20 @@ def server(pipeline, tmp_path_factory):
         yield server
 
 
-def test_question_answer_and_highlighted_citation(browser, server):
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#ask")
+
+
+def opened(browser, server):
     page = browser.new_page()
     page.goto(server.url)
-    page.fill("#question", "How much national budget did Gwangju secure this year?")
-    page.click("#ask")
+    return page
+
+
+def test_question_answer_and_highlighted_citation(browser, server):
+    page = opened(browser, server)
+    ask(page, "How much national budget did Gwangju secure this year?")
     page.wait_for_selector("#answer a.cite")
     assert page.inner_text("#answer").startswith("62.6 billion KRW [1]")
 
@@ -45,24 +54,20 @@ def test_question_answer_and_highlighted_citation(browser, server):
     cited = page.inner_text("#citations li.active")
     assert highlight.inner_text() in cited  # the highlighted sentence is the quoted one
 
-    page.fill("#question", "What is the capital of France?")
-    page.click("#ask")
+    ask(page, "What is the capital of France?")
     page.wait_for_selector("#closest")
     assert page.inner_text("#answer").startswith("I don't know")
     assert page.query_selector("#answer a.cite") is None
 
     page.evaluate("document.getElementById('question').removeAttribute('required')")  # let the server judge
-    page.fill("#question", " ")
-    page.click("#ask")
+    ask(page, " ")
     page.wait_for_function("document.getElementById('error').textContent.length > 0")
     assert "empty" in page.inner_text("#error")
 
 
 def test_clicking_a_marker_highlights_that_citation(browser, server):
-    page = browser.new_page()
-    page.goto(server.url)
-    page.fill("#question", "Who is the mayor of Hangzhou?")
-    page.click("#ask")
+    page = opened(browser, server)
+    ask(page, "Who is the mayor of Hangzhou?")
     page.wait_for_selector("#source mark#highlight")
     page.evaluate("document.getElementById('source').replaceChildren()")  # forget the automatic first view
     page.click("#answer a.cite[data-n='1']")

@@ -3,6 +3,8 @@ HuggingFace embeddings, same MiniLM model, same chunks. Needs the `bench` extra 
 
 from __future__ import annotations
 
+import warnings
+
 from rag import vector_index
 from rag.bench.timing import each_ms, timed_ms
 from rag.embed import resolve_model_path
@@ -14,9 +16,11 @@ from rag.pipeline import Pipeline
 
 def measure_langchain(pipeline: Pipeline, examples: list[Example], repeat: int, log) -> dict:
     try:
-        from langchain_community.vectorstores import FAISS
-        from langchain_community.vectorstores.utils import DistanceStrategy
-        from langchain_huggingface import HuggingFaceEmbeddings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "langchain-community is being sunset"
+            from langchain_community.vectorstores import FAISS
+            from langchain_community.vectorstores.utils import DistanceStrategy
+            from langchain_huggingface import HuggingFaceEmbeddings
     except ImportError:
         raise RagError("the LangChain comparison needs the bench extra: pip install -e '.[bench]'") from None
 

@@ -48,7 +48,6 @@ def measure_retrieval(centres: np.ndarray, queries: np.ndarray, sizes: list[int]
             row[kind] = {"build_s": round(build_s, 2), "latency_ms": latency, "found": found}
             if kind == "ivf":
                 row[kind]["lists"] = index.nlist
-            del index
         row["ivf"]["recall_at_10"] = round(recall_at_10(row["flat"].pop("found"), row["ivf"].pop("found")), 4)
         results["sizes"][str(size)] = row
         del vectors
