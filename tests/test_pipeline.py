@@ -1,5 +1,7 @@
 import re
 
+import numpy as np
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,3 +68,13 @@ def test_the_published_question_pattern_says_exactly_what_is_accepted(question):
     except RagError:
         accepted = False
     assert accepted == (re.fullmatch(QUESTION_PATTERN, question) is not None)
+
+
+def test_overlapped_chunking_and_embedding_keeps_every_chunk_with_its_vector(pipeline, embedder, nlp):
+    from rag.load import load_corpus
+    from rag.pipeline import chunk_and_embed
+
+    documents = load_corpus(pipeline.settings.source_dir)
+    chunks, vectors = chunk_and_embed(documents, nlp, embedder, pipeline.settings, progress=False)
+    assert [c.id for c in chunks] == [c.id for c in pipeline.store.chunks]
+    assert np.allclose(vectors, embedder.encode([c.embedding_text() for c in chunks]), atol=1e-5)
