@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def cached_export(model_path: Path, cache_dir: Path) -> Path:
     fingerprint.update(str(weights.stat().st_size if weights else 0).encode())
     target = cache_dir / "onnx" / f"{model_path.name}-{fingerprint.hexdigest()[:16]}" / "model.onnx"
     if not target.exists():
+        print(f"exporting the embedding model to ONNX, once, into {target.parent} …", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".model.onnx.tmp-{os.getpid()}")
         export(model_path, temporary)
@@ -32,7 +34,9 @@ def cached_export(model_path: Path, cache_dir: Path) -> Path:
 def export(model_path: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a bar for loading 100 tensors is noise
     class LastHiddenState(torch.nn.Module):
         def __init__(self, model):
             super().__init__()
