@@ -35,6 +35,10 @@ QUESTION_PATTERN = rf"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{MAX_QUESTION_CHARS -
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
 
 
+class NoSuchDocument(RagError):
+    """The id names no indexed document."""
+
+
 class LastDocument(RagError):
     """Removing it would leave nothing to index."""
 
@@ -182,7 +186,7 @@ class Pipeline:
         with self._write_lock:
             document = self.store.documents.get(doc_id)
             if document is None:
-                raise RagError(f"no document with id {doc_id!r}")
+                raise NoSuchDocument(f"no document with id {doc_id!r}")
             if len(self.store.documents) == 1:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
             path = self.settings.source_dir / os.path.basename(document.path or f"{doc_id}.txt")

@@ -37,7 +37,7 @@ from rag.api.schemas import (
 from rag.errors import RagError
 from rag.index import Store
 from rag.load import decode_text
-from rag.pipeline import LastDocument, Pipeline, validate_question
+from rag.pipeline import LastDocument, NoSuchDocument, Pipeline, validate_question
 from rag.settings import Settings
 
 PAGE = Path(__file__).with_name("page.html")
@@ -117,7 +117,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
-        status = 404 if str(exc).startswith("no document with id") else 409 if isinstance(exc, LastDocument) else 400
+        status = {NoSuchDocument: 404, LastDocument: 409}.get(type(exc), 400)
         return JSONResponse(status_code=status, content={"error": str(exc)})
 
     @app.exception_handler(HTTPException)
