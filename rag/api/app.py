@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -203,7 +204,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.get("/documents", response_model=list[DocumentSummary])
     async def documents(request: Request):
         store = current(request).store
-        return [summary(store, doc_id) for doc_id in store.documents]
+        counts = Counter(chunk.doc_id for chunk in store.chunks)  # one pass, not one per document
+        return [summary(store, doc_id, counts[doc_id]) for doc_id in store.documents]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
     async def document(doc_id: str, request: Request):
@@ -294,7 +296,8 @@ def describe(errors) -> str:
     )
 
 
-def summary(store: Store, doc_id: str) -> DocumentSummary:
+def summary(store: Store, doc_id: str, chunks: int | None = None) -> DocumentSummary:
     document = store.documents[doc_id]
-    chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
+    if chunks is None:
+        chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
     return DocumentSummary(doc_id=doc_id, title=document.title, chunks=chunks, characters=len(document.text))
