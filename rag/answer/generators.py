@@ -21,29 +21,36 @@ class ModelUnavailable(RagError):
     """The configured weights are not on this machine."""
 
 
-def load_tokenizer(model: str):
-    from transformers import AutoTokenizer
-
+def from_local(loader, model: str):
+    """`loader.from_pretrained(model)` from local files only, or one clear ModelUnavailable."""
     try:
-        return AutoTokenizer.from_pretrained(model, local_files_only=True)
+        return loader.from_pretrained(model, local_files_only=True)
     except (OSError, ValueError) as exc:
         where = "folder" if Path(model).is_dir() else "hub id"
-        raise ModelUnavailable(f"seq2seq weights for {where} {model!r} are not available locally ({type(exc).__name__})") from None
+        raise ModelUnavailable(
+            f"seq2seq weights for {where} {model!r} are not available locally ({type(exc).__name__})"
+        ) from None
 
 
-class TransformersGenerator:
-    def __init__(self, model: str):
-        from transformers import AutoModelForSeq2SeqLM
+class Generator:
+    """Both runtimes: token ids from `generate_ids`, decoded to text here."""
 
-        self.tokenizer = load_tokenizer(model)
-        try:
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(model, local_files_only=True).eval()
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(f"seq2seq weights for {model!r} are not available locally ({type(exc).__name__})") from None
+    tokenizer = None
 
     def generate(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> str:
         return self.tokenizer.decode(self.generate_ids(prompt, max_new_tokens, min_new_tokens),
                                      skip_special_tokens=True).strip()
+
+    def generate_ids(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> list[int]:
+        raise NotImplementedError
+
+
+class TransformersGenerator(Generator):
+    def __init__(self, model: str):
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self.tokenizer = from_local(AutoTokenizer, model)
+        self.model = from_local(AutoModelForSeq2SeqLM, model).eval()
 
     def generate_ids(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> list[int]:
         import torch
@@ -56,18 +63,15 @@ class TransformersGenerator:
         return ids[:-1] if ids and ids[-1] == self.tokenizer.eos_token_id else ids
 
 
-class CTranslate2Generator:
+class CTranslate2Generator(Generator):
     def __init__(self, model: str, cache_dir: Path, quantization: str = "int8"):
         import ctranslate2
+        from transformers import AutoTokenizer
 
-        self.tokenizer = load_tokenizer(model)
+        self.tokenizer = from_local(AutoTokenizer, model)
         converted = converted_model(Path(model), cache_dir, quantization)
         self.translator = ctranslate2.Translator(str(converted), device="cpu", compute_type=quantization,
                                                  inter_threads=1)
-
-    def generate(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> str:
-        return self.tokenizer.decode(self.generate_ids(prompt, max_new_tokens, min_new_tokens),
-                                     skip_special_tokens=True).strip()
 
     def generate_ids(self, prompt: str, max_new_tokens: int, min_new_tokens: int = 0) -> list[int]:
         source = self.tokenizer.convert_ids_to_tokens(self.tokenizer(prompt).input_ids)
