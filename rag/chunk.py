@@ -7,62 +7,13 @@ always give the same ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from rag.contracts import Chunk, Sentence
 from rag.load import Document
-
-Token = tuple[int, int, str, bool]  # start, end, lowercase lemma, is a content word
-TRIM_LEFT = ("the ", "The ", "a ", "an ", '"', "'", "“", "‘", "▲")
-TRIM_RIGHT = ('"', "'", "”", "’", ",", ".", ";", ":", "▲", " ")
-
-
-@dataclass
-class Sentence:
-    start: int
-    end: int
-    tokens: list[Token]
-
-
-@dataclass
-class Chunk:
-    id: str
-    doc_id: str
-    title: str
-    start: int
-    end: int
-    text: str
-    sentences: list[Sentence]
-    entities: list[tuple[str, int, int]] = field(default_factory=list)  # label, start, end
-    phrases: list[tuple[int, int]] = field(default_factory=list)  # noun chunks
-
-    def sentence_texts(self) -> list[str]:
-        """The chunk text is its sentences joined by single spaces; slice them back out."""
-        texts, position = [], 0
-        for sentence in self.sentences:
-            length = sentence.end - sentence.start
-            texts.append(self.text[position : position + length])
-            position += length + 1
-        return texts
-
-    def embedding_text(self) -> str:
-        return f"{self.title}\n{self.text}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Chunk":
-        data = dict(data)
-        data["sentences"] = [
-            Sentence(s["start"], s["end"], [tuple(t) for t in s["tokens"]]) for s in data["sentences"]
-        ]
-        data["entities"] = [tuple(e) for e in data["entities"]]
-        data["phrases"] = [tuple(p) for p in data["phrases"]]
-        return cls(**data)
-
+from rag.text import trim_span
 
 def is_content(token) -> bool:
     """Content words carry meaning; spaCy lists number words ("eight") as stop words, but they answer questions."""
@@ -75,25 +26,6 @@ def _inside_name(doc: Doc, start: int, end: int) -> bool:
         return False
     before, after = doc[start - 1], doc[end]
     return before.is_title and not before.is_sent_start and after.is_title
-
-
-def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading articles/quotes and trailing punctuation so an answer span reads cleanly."""
-    for quote in ("”", "“"):  # a curly quote inside an entity ends it: 'C9 League”-China’s version'
-        cut = text.find(quote, start + 1, end)
-        if cut > 0:
-            end = cut
-    changed = True
-    while changed and start < end:
-        changed = False
-        for prefix in TRIM_LEFT:
-            if text.startswith(prefix, start) and start + len(prefix) < end:
-                start += len(prefix)
-                changed = True
-        while end > start and text[end - 1] in "".join(TRIM_RIGHT):
-            end -= 1
-            changed = True
-    return start, end
 
 
 def _annotate(doc: Doc, offset: int, text: str):

@@ -8,45 +8,12 @@ with no citation becomes an abstention.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 
-from rag.answer.draft import Draft
-from rag.index import Store
-from rag.retrieve.hit import Hit
+
+from rag.contracts import Citation, Draft, Hit, Result
 
 IDK = "I don't know based on the indexed documents."
 STOPWORDS = {"the", "a", "an", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "as", "is", "was"}
-
-
-@dataclass
-class Citation:
-    n: int
-    doc_id: str
-    title: str
-    chunk_id: str
-    start: int  # the quoted sentence, as offsets into the original file
-    end: int
-    quote: str
-    score: float
-    answer_start: int | None = None  # the answer span inside the quote, when it is verbatim
-    answer_end: int | None = None
-
-
-@dataclass
-class Result:
-    question: str
-    answer: str  # what the user sees: the answer with [n] markers, or the "I don't know" sentence
-    abstained: bool
-    text: str = ""  # the bare answer, without markers; empty when abstaining
-    citations: list[Citation] = field(default_factory=list)
-    passages: list[Citation] = field(default_factory=list)  # the closest passages, shown with abstentions
-    confidence: float = 0.0
-    reason: str | None = None
-    notes: list[str] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def content_words(text: str) -> list[str]:
@@ -63,9 +30,9 @@ def supports(answer: str, passage: str) -> bool:
     return all(w in passage_words for w in words)
 
 
-def _sentence_citation(n: int, hit: Hit, sentence_index: int, store: Store) -> Citation:
+def _sentence_citation(n: int, hit: Hit, sentence_index: int) -> Citation:
+    """The quote comes from the hit's own chunk, so it always matches the index version that was searched."""
     sentence = hit.chunk.sentences[sentence_index]
-    text = store.documents[hit.chunk.doc_id].text
     return Citation(
         n=n,
         doc_id=hit.chunk.doc_id,
@@ -73,22 +40,22 @@ def _sentence_citation(n: int, hit: Hit, sentence_index: int, store: Store) -> C
         chunk_id=hit.chunk.id,
         start=sentence.start,
         end=sentence.end,
-        quote=text[sentence.start : sentence.end],
+        quote=hit.chunk.sentence_texts()[sentence_index],
         score=round(hit.score, 4),
     )
 
 
-def closest_passages(hits: list[Hit], store: Store, limit: int = 3) -> list[Citation]:
+def closest_passages(hits: list[Hit], limit: int = 3) -> list[Citation]:
     """The first sentence of each top passage, so an abstention still shows where to look."""
-    return [_sentence_citation(n, hit, 0, store) for n, hit in enumerate(hits[:limit], start=1)]
+    return [_sentence_citation(n, hit, 0) for n, hit in enumerate(hits[:limit], start=1)]
 
 
-def cite(question: str, draft: Draft, hits: list[Hit], store: Store) -> Result:
+def cite(question: str, draft: Draft, hits: list[Hit]) -> Result:
     citations: list[Citation] = []
     if not draft.abstained:
         for evidence in draft.evidence:
             hit = hits[evidence.hit]
-            citation = _sentence_citation(len(citations) + 1, hit, evidence.sentence, store)
+            citation = _sentence_citation(len(citations) + 1, hit, evidence.sentence)
             if not (supports(draft.text, citation.quote) or supports(draft.text, hit.chunk.text)):
                 continue
             citation.answer_start, citation.answer_end = evidence.answer_start, evidence.answer_end
@@ -96,7 +63,7 @@ def cite(question: str, draft: Draft, hits: list[Hit], store: Store) -> Result:
     if draft.abstained or not citations:
         reason = draft.abstain_reason or "no retrieved passage supports the answer"
         return Result(
-            question=question, answer=IDK, abstained=True, passages=closest_passages(hits, store),
+            question=question, answer=IDK, abstained=True, passages=closest_passages(hits),
             confidence=draft.confidence, reason=reason, notes=draft.notes,
         )
     markers = "".join(f"[{c.n}]" for c in citations)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import sys
 import textwrap
 from pathlib import Path
@@ -16,6 +17,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import typer  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
+from rag.answer import ANSWERERS  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -84,7 +86,7 @@ def index(
 def ask(
     question: Annotated[str, typer.Argument(help="A question in plain language.")],
     k: KOpt = None,
-    answerer: Annotated[Optional[str], typer.Option("--answerer", help="extractive | seq2seq [env RAG_ANSWERER].")] = None,
+    answerer: Annotated[Optional[str], typer.Option("--answerer", help=f"{' | '.join(ANSWERERS.names())} [env RAG_ANSWERER].")] = None,
     retrieval: RetrievalOpt = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
@@ -92,7 +94,7 @@ def ask(
 ):
     """Answer a question, citing the passages the answer comes from."""
     from rag.answer import check_answerer
-    from rag.pipeline import validate_question
+    from rag.inputs import validate_question
 
     validate_question(question)  # fail fast, before loading any model
     if answerer is not None:
@@ -124,7 +126,7 @@ def search(
     as_json: JsonOpt = False,
 ):
     """Show the passages retrieved for a query, best first."""
-    from rag.pipeline import validate_question
+    from rag.inputs import validate_question
 
     validate_question(query)
     settings = settings_from(k=k, retrieval=retrieval, source_dir=source, index_dir=index_dir)
@@ -226,6 +228,34 @@ def bench(
     typer.echo(f"\nreport: {folder}/bench.md and {folder}/bench.json")
 
 
+@app.command("train-reader")
+@user_errors
+def train_reader(
+    data: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines training file.")],
+    out: Annotated[Path, typer.Option(help="Folder for model.onnx, tokenizer.json, reader.json and MODEL_CARD.md.")],
+    dev: Annotated[Optional[Path], typer.Option(help="SQuAD-format JSON Lines dev file: scores and calibrates.")] = None,
+    base: Annotated[str, typer.Option(help="Encoder to fine-tune: a packaged model name or a local folder.")] = "all-MiniLM-L6-v2",
+    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training data.")] = 1.0,
+    max_steps: Annotated[int, typer.Option(help="Stop after this many steps (overrides --epochs when > 0).")] = -1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per step.")] = 16,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="Peak learning rate (linear warm-up and decay).")] = 1e-4,
+    seed: Annotated[int, typer.Option(help="Seeds sampling, shuffling and initialisation.")] = 13,
+    threads: Annotated[int, typer.Option(min=1, help="torch threads: the machine's cores.")] = os.cpu_count() or 1,
+    save_steps: Annotated[int, typer.Option(min=1, help="Checkpoint every this many steps.")] = 300,
+    limit: Annotated[int, typer.Option(min=0, help="Read only the first N training examples (0: all).")] = 0,
+    dev_limit: Annotated[int, typer.Option(min=0, help="Score only the first N dev examples (0: all).")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")] = False,
+):
+    """Fine-tune the neural reader, export it to int8 ONNX and write its model card."""
+    from rag.train.run import Recipe, train_reader as run
+
+    recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
+                    seed=seed, threads=threads, save_steps=save_steps, limit=limit)
+    card = run(data, dev, out, recipe, resume=resume, dev_limit=dev_limit)
+    typer.echo(json.dumps({"steps": card["steps"], "train_minutes": card["train_minutes"]} | card["dev_metrics"], indent=2))
+    typer.echo(f"model card: {out / 'MODEL_CARD.md'}")
+
+
 THRESHOLDS = {  # flag name -> (metric, True when higher is better)
     "min_f1": ("f1", True), "min_em": ("em", True), "min_recall_at_5": ("recall@5", True), "min_mrr": ("mrr", True),
     "min_citation_precision": ("citation_precision", True), "min_citation_recall": ("citation_recall", True),
@@ -242,6 +272,9 @@ def split_list(value: str | None, default: str) -> list[str]:
 @user_errors
 def evaluate(
     dataset: Annotated[Path, typer.Option(help="JSON Lines eval set.")] = Path("eval/questions.jsonl"),
+    squad: Annotated[Optional[Path], typer.Option(help="A SQuAD-format JSON Lines file instead: its paragraphs "
+                                                       "become a corpus (cached), its questions the eval set.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Score a seeded random sample of N questions (0: all).")] = 0,
     k: KOpt = None,
     answerer: Annotated[Optional[str], typer.Option(help="Comma-separated answerers to compare.")] = None,
     retrieval: Annotated[Optional[str], typer.Option(help="Comma-separated retrieval modes to compare.")] = None,
@@ -260,15 +293,24 @@ def evaluate(
     from rag.evaluation.runner import Config, run_config
     from rag.retrieve import RETRIEVAL_MODES
 
-    examples = load_dataset(dataset, split)  # a malformed line stops here, before any model loads
     settings = settings_from(k=k, source_dir=source, index_dir=index_dir)
+    if squad is not None:
+        from rag.evaluation.squad import squad_eval_set
+
+        source, index_dir, examples = squad_eval_set(squad, settings.cache_dir, limit)
+        settings = settings.model_copy(update={"source_dir": source, "index_dir": index_dir})
+        dataset = squad
+    else:
+        examples = load_dataset(dataset, split)  # a malformed line stops here, before any model loads
+        if limit:
+            examples = random.Random(13).sample(examples, min(limit, len(examples)))
     answerers = split_list(answerer, settings.answerer)
     modes = split_list(retrieval, settings.retrieval)
     for name in answerers:
         check_answerer(name)
     for mode in modes:
         if mode not in RETRIEVAL_MODES:
-            raise RagError(f"unknown retrieval mode {mode!r}; choose from: {', '.join(RETRIEVAL_MODES)}")
+            raise RagError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(RETRIEVAL_MODES)}")
     pipeline = open_pipeline(settings)
     runs = [run_config(pipeline, examples, Config(a, m, settings.k)) for a in answerers for m in modes]
     folder = write_report(runs, out, dataset, split)

@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from rag import vector_index
-from rag.chunk import Chunk
+from rag.contracts import Chunk
 from rag.clean import Block
 from rag.errors import RagError
 from rag.load import Document

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
+
 import sys
 import threading
 import time
@@ -16,10 +16,12 @@ from tqdm import tqdm
 
 from rag import vector_index
 from rag.answer import Answerer, make_answerer
-from rag.chunk import Chunk, chunk_document
-from rag.cite import Result, cite
+from rag.chunk import chunk_document
+from rag.contracts import Chunk, Result
+from rag.cite import cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
+from rag.inputs import validate_doc_id, validate_k, validate_question
 from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store
 from rag.load import Document, corpus_fingerprint, document_from_text, load_corpus
 from rag.nlp import load_nlp
@@ -28,11 +30,6 @@ from rag.settings import Settings
 
 EMBED_BATCH = 16  # chunks handed to the embedder at a time while the next ones are being chunked
 CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
-MAX_QUESTION_CHARS = 2000
-CONTROL = r"\x00-\x08\x0e-\x1f\x7f"  # control characters other than whitespace (tab, newlines, form feed)
-# What validate_question accepts, as one regular expression, so the OpenAPI schema can state it exactly.
-QUESTION_PATTERN = rf"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{MAX_QUESTION_CHARS - 2}}}[^\s{CONTROL}])?\s*$"
-DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
 
 
 class NoSuchDocument(RagError):
@@ -134,13 +131,10 @@ def open_store(
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
         self.settings = settings
-        self.store = store
-        vector_index.set_nprobe(store.vectors, settings.ivf_nprobe)
         self.embedder = embedder
         self.nlp = load_nlp(settings.spacy_model)
         self.log = log
-        self._retrievers: dict[str, Retriever] = {}
-        self._answerers: dict[str, Answerer] = {}
+        self.snapshot = Snapshot(store, self)
         self._write_lock = threading.Lock()
 
     @classmethod
@@ -148,17 +142,15 @@ class Pipeline:
         embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
         return cls(settings, open_store(settings, embedder, rebuild, log), embedder, log)
 
+    @property
+    def store(self) -> Store:
+        return self.snapshot.store
+
     def retriever(self, mode: str | None = None) -> Retriever:
-        mode = mode or self.settings.retrieval
-        if mode not in self._retrievers:
-            self._retrievers[mode] = make_retriever(mode, self.store, self.embedder, self.settings.rrf_k)
-        return self._retrievers[mode]
+        return self.snapshot.retriever(mode)
 
     def answerer(self, name: str | None = None) -> Answerer:
-        name = name or self.settings.answerer
-        if name not in self._answerers:
-            self._answerers[name] = make_answerer(name, self.settings, self.store, self.nlp, self.log)
-        return self._answerers[name]
+        return self.snapshot.answerer(name)
 
     # --- changing the corpus while serving -----------------------------------------------------
 
@@ -167,8 +159,7 @@ class Pipeline:
 
         A crash before the index is saved leaves it stale, and the next start rebuilds it with the file.
         """
-        if not DOC_ID.match(doc_id) or ".." in doc_id:
-            raise RagError(f"invalid document id {doc_id!r}: use letters, digits, '.', '_' and '-'")
+        validate_doc_id(doc_id)
         with self._write_lock:
             existing = self.store.documents.get(doc_id)
             name = os.path.basename(existing.path) if existing and existing.path else f"{doc_id}.txt"
@@ -200,37 +191,67 @@ class Pipeline:
             "chunks": len(store.chunks),
         }
         store.save(self.settings.index_dir)
-        vector_index.set_nprobe(store.vectors, self.settings.ivf_nprobe)
-        # Build the new readers before swapping, so questions in flight finish on the old store.
-        retrievers = {mode: make_retriever(mode, store, self.embedder, self.settings.rrf_k) for mode in self._retrievers}
-        answerers = {
-            name: make_answerer(name, self.settings, store, self.nlp, self.log) for name in self._answerers
-        }
-        self.store, self._retrievers, self._answerers = store, retrievers, answerers
+        # Build what the old snapshot had built before swapping, so the next question does not wait for it;
+        # questions in flight finish on the snapshot they started with.
+        self.snapshot = self.snapshot.successor(store)
 
     def search(self, query: str, k: int | None = None, retrieval: str | None = None) -> list[Hit]:
         query = validate_question(query)
         return self.retriever(retrieval).search(query, validate_k(k or self.settings.k))
 
     def ask(
-        self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None
+        self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None,
+        depth: int = 0,
     ) -> Result:
+        """Answer from the top k passages of one snapshot. `depth` retrieves more, for scoring retrieval,
+        and lists their documents in `result.retrieved`; the answer still reads only the top k."""
         question = validate_question(question)
-        reader = self.answerer(answerer)
+        k = validate_k(k or self.settings.k)
+        snapshot = self.snapshot  # taken once: a write during this question cannot mix two index versions
+        reader = snapshot.answerer(answerer)
         started = time.perf_counter()
-        hits = self.retriever(retrieval).search(question, validate_k(k or self.settings.k))  # 5. retrieve
+        hits = snapshot.retriever(retrieval).search(question, max(k, depth))  # 5. retrieve
         retrieved = time.perf_counter()
-        result = self.answer(question, hits, reader)
-        result.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2)} | result.timings_ms
-        result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+        draft = reader.answer(question, hits[:k])  # 6. answer
+        result = cite(question, draft, hits[:k])  # 7. cite
+        finished = time.perf_counter()
+        result.retrieved = [hit.chunk.doc_id for hit in hits]
+        result.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
+                             "answer": round((finished - retrieved) * 1000, 2),
+                             "total": round((finished - started) * 1000, 2)}
         return result
 
-    def answer(self, question: str, hits: list[Hit], reader: Answerer) -> Result:
-        started = time.perf_counter()
-        draft = reader.answer(question, hits)  # 6. answer
-        result = cite(question, draft, hits, self.store)  # 7. cite
-        result.timings_ms = {"answer": round((time.perf_counter() - started) * 1000, 2)}
-        return result
+
+class Snapshot:
+    """One version of the index with the retrievers and answerers built on it, made when first asked for."""
+
+    def __init__(self, store: Store, pipeline: Pipeline):
+        vector_index.set_nprobe(store.vectors, pipeline.settings.ivf_nprobe)
+        self.store = store
+        self.pipeline = pipeline
+        self._retrievers: dict[str, Retriever] = {}
+        self._answerers: dict[str, Answerer] = {}
+
+    def retriever(self, mode: str | None = None) -> Retriever:
+        settings = self.pipeline.settings
+        mode = mode or settings.retrieval
+        if mode not in self._retrievers:
+            self._retrievers[mode] = make_retriever(mode, self.store, self.pipeline.embedder, settings.rrf_k)
+        return self._retrievers[mode]
+
+    def answerer(self, name: str | None = None) -> Answerer:
+        name = name or self.pipeline.settings.answerer
+        if name not in self._answerers:
+            self._answerers[name] = make_answerer(name, self.pipeline.settings, self.store, self.pipeline.nlp)
+        return self._answerers[name]
+
+    def successor(self, store: Store) -> Snapshot:
+        following = Snapshot(store, self.pipeline)
+        for mode in list(self._retrievers):
+            following.retriever(mode)
+        for name in list(self._answerers):
+            following.answerer(name)
+        return following
 
 
 def _write_atomically(path, payload: bytes) -> None:
@@ -241,24 +262,6 @@ def _write_atomically(path, payload: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-
-
-def validate_question(question: str) -> str:
-    question = (question or "").strip()
-    if not question:
-        raise RagError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise RagError(f"the question is longer than {MAX_QUESTION_CHARS} characters ({len(question)})")
-    control = re.search(f"[{CONTROL}]", question)
-    if control:
-        raise RagError(f"the question contains a control character ({control.group()!r})")
-    return question
-
-
-def validate_k(k: int) -> int:
-    if not 1 <= k <= 50:
-        raise RagError(f"k must be between 1 and 50, not {k}")
-    return k
 
 
 __all__ = ["Pipeline", "build_store", "open_store"]

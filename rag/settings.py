@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,7 +36,12 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
 
-    answerer: str = Field("extractive", description="extractive | seq2seq")
+    answerer: str = Field("rules", description="neural | rules | seq2seq")
+    reader_model: Path | None = Field(
+        None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "
+        "default: the one shipped in the package."
+    )
+    reader_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per neural-reader call.")
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
     seq2seq_runtime: Literal["transformers", "ctranslate2"] = Field(
         "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."
@@ -53,6 +58,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the service accepts.")
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
     queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")
+
+    @field_validator("answerer")
+    @classmethod
+    def known_answerer(cls, name: str) -> str:
+        from rag.answer import ANSWERERS  # the registry imports nothing heavy
+        from rag.errors import RagError
+
+        try:
+            return ANSWERERS.check(name)
+        except RagError as exc:
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def from_flags(cls, **flags: Any) -> "Settings":

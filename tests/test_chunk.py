@@ -1,4 +1,5 @@
-from rag.chunk import chunk_document, trim_span
+from rag.chunk import chunk_document
+from rag.text import trim_span
 from rag.load import document_from_text, load_corpus
 
 

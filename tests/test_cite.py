@@ -1,4 +1,4 @@
-from rag.answer.draft import Draft, Evidence, abstain
+from rag.contracts import Draft, Evidence, abstain
 from rag.cite import IDK, cite, supports
 
 
@@ -13,7 +13,7 @@ def test_supports_needs_the_answer_or_all_its_content_words():
 def test_unverifiable_citation_is_removed_and_answer_abstains(pipeline):
     hits = pipeline.search("national budget of 62.6 billion KRW", k=3)
     wrong = Draft(text="Paris", evidence=[Evidence(0, 0)], confidence=0.9)
-    result = cite("What is the capital of France?", wrong, hits, pipeline.store)
+    result = cite("What is the capital of France?", wrong, hits)
     assert result.abstained and result.answer == IDK and result.citations == []
     assert result.passages, "an abstention still lists the closest passages"
 
@@ -22,7 +22,7 @@ def test_verified_citation_carries_offsets_and_quote(pipeline):
     hits = pipeline.search("national budget of 62.6 billion KRW", k=3)
     chunk = hits[0].chunk
     index = next(i for i, t in enumerate(chunk.sentence_texts()) if "62.6 billion KRW" in t)
-    result = cite("q", Draft(text="62.6 billion KRW", evidence=[Evidence(0, index)]), hits, pipeline.store)
+    result = cite("q", Draft(text="62.6 billion KRW", evidence=[Evidence(0, index)]), hits)
     assert result.answer == "62.6 billion KRW [1]" and not result.abstained
     citation = result.citations[0]
     original = pipeline.store.documents[citation.doc_id].text
@@ -32,5 +32,5 @@ def test_verified_citation_carries_offsets_and_quote(pipeline):
 
 def test_abstaining_draft_lists_closest_passages(pipeline):
     hits = pipeline.search("population of Gwangju", k=3)
-    result = cite("q", abstain("not covered"), hits, pipeline.store)
+    result = cite("q", abstain("not covered"), hits)
     assert result.abstained and result.reason == "not covered" and len(result.passages) == 3

@@ -42,9 +42,9 @@ def test_threshold_that_is_not_met_fails_the_command(workdir):
     done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--split", "dev", "--retrieval",
                "dense,hybrid", "--min-f1", "0.99", "--out", str(workdir / "strict"), tmp_path=workdir)
     assert done.returncode == 1
-    assert "FAIL extractive+dense@5: f1" in done.stderr and "FAIL extractive+hybrid@5: f1" in done.stderr
+    assert "FAIL rules+dense@5: f1" in done.stderr and "FAIL rules+hybrid@5: f1" in done.stderr
     report = json.loads((workdir / "strict" / "report.json").read_text())
-    assert [r["config"] for r in report["runs"]] == ["extractive+dense@5", "extractive+hybrid@5"]
+    assert [r["config"] for r in report["runs"]] == ["rules+dense@5", "rules+hybrid@5"]
 
 
 def test_malformed_dataset_names_the_line_and_writes_no_report(workdir):

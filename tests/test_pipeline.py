@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from rag.errors import RagError
 from rag.index import Store
-from rag.pipeline import QUESTION_PATTERN, Pipeline, stale_reason, validate_question
+from rag.inputs import QUESTION_PATTERN, validate_question
+from rag.pipeline import Pipeline, stale_reason
 from rag.settings import Settings
 
 

@@ -1,5 +1,5 @@
 from rag.retrieve.fusion import HybridRetriever
-from rag.retrieve.hit import Hit
+from rag.contracts import Hit
 
 
 class FixedRanking:

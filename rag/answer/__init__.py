@@ -1,19 +1,18 @@
-"""Answer backends (stage 6), chosen by name: `extractive` (offline default) or `seq2seq`."""
+"""Answerers (stage 6), chosen by name: `neural` (a trained span model), `rules` (entity and phrase rules
+over spaCy annotations) or `seq2seq` (a local flan-t5 model). Each reads the retrieved passages and
+returns a `Draft`; only `cite` checks it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
-from spacy.language import Language
+from rag.contracts import Draft
+from rag.registry import Registry
+from rag.contracts import Hit
 
-from rag.answer.draft import Draft
-from rag.errors import RagError
-from rag.index import Store
-from rag.retrieve.hit import Hit
-from rag.settings import Settings
-
-ANSWERERS = ("extractive", "seq2seq")
+ANSWERERS = Registry("answerer")
+PACKAGED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
 
 
 class Answerer(Protocol):
@@ -23,23 +22,37 @@ class Answerer(Protocol):
 
 
 def check_answerer(name: str) -> str:
-    if name not in ANSWERERS:
-        raise RagError(f"unknown answerer {name!r}; choose one of: {', '.join(ANSWERERS)}")
-    return name
+    return ANSWERERS.check(name)
 
 
-def make_answerer(name: str, settings: Settings, store: Store, nlp: Language, warn: Callable[[str], None]) -> Answerer:
-    from rag.answer.extractive import ExtractiveAnswerer
+@ANSWERERS.register("neural")
+def _neural(settings, store, nlp) -> Answerer:
+    from rag.answer.neural import NeuralAnswerer
+    from rag.answer.spans import SpanModel
 
-    if check_answerer(name) == "seq2seq":
-        from rag.answer.generators import ModelUnavailable, make_generator
-        from rag.answer.seq2seq import Seq2SeqAnswerer
-        from rag.answer.terms import TermWeights
+    return NeuralAnswerer(SpanModel(settings.reader_model or PACKAGED_READER, threads=settings.reader_threads))
 
-        try:
-            generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)
-            return Seq2SeqAnswerer(generator, nlp, TermWeights(store.chunks), settings.min_support,
-                                   settings.max_answer_tokens)
-        except ModelUnavailable as exc:
-            warn(f"{exc}; using the extractive reader instead.")
-    return ExtractiveAnswerer(store, nlp, settings.min_support, settings.min_confidence)
+
+@ANSWERERS.register("rules")
+def _rules(settings, store, nlp) -> Answerer:
+    from rag.answer.rules import RulesAnswerer
+
+    return RulesAnswerer(store, nlp, settings.min_support, settings.min_confidence)
+
+
+@ANSWERERS.register("seq2seq")
+def _seq2seq(settings, store, nlp) -> Answerer:
+    from rag.answer.generators import ModelUnavailable, make_generator
+    from rag.answer.seq2seq import Seq2SeqAnswerer
+    from rag.answer.terms import TermWeights
+    from rag.errors import RagError
+
+    try:
+        generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)
+    except ModelUnavailable as exc:
+        raise RagError(f"{exc}; choose another answerer") from None
+    return Seq2SeqAnswerer(generator, nlp, TermWeights(store.chunks), settings.min_support, settings.max_answer_tokens)
+
+
+def make_answerer(name: str, settings, store, nlp) -> Answerer:
+    return ANSWERERS.create(name, settings, store, nlp)

@@ -13,11 +13,11 @@ import re
 
 from spacy.language import Language
 
-from rag.answer.draft import Draft, Evidence, abstain
+from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import analyse
 from rag.answer.terms import TermWeights, TitleTerms
 from rag.cite import content_words, supports
-from rag.retrieve.hit import Hit
+from rag.contracts import Hit
 
 INSTRUCTION = (
     "Answer the question using only the numbered passages. Cite the passages you used as [n]. "

@@ -7,7 +7,8 @@ from collections import Counter
 
 from spacy.language import Language
 
-from rag.chunk import Chunk, is_content
+from rag.chunk import is_content
+from rag.contracts import Chunk
 
 
 class TermWeights:

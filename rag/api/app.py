@@ -38,7 +38,8 @@ from rag.api.schemas import (
 from rag.errors import RagError
 from rag.index import Store
 from rag.load import decode_text
-from rag.pipeline import LastDocument, NoSuchDocument, Pipeline, validate_question
+from rag.inputs import validate_question
+from rag.pipeline import LastDocument, NoSuchDocument, Pipeline
 from rag.settings import Settings
 
 PAGE = Path(__file__).with_name("page.html")

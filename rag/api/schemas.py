@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from rag.answer import ANSWERERS
 from rag.errors import RagError
-from rag.pipeline import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_question
+from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_question
 
 QUESTION_SCHEMA = {
     "description": f"1-{MAX_QUESTION_CHARS} characters after trimming; no control characters except whitespace.",
@@ -18,7 +18,7 @@ class AskRequest(BaseModel):
     question: str = Field(..., **QUESTION_SCHEMA)
     k: int | None = Field(None, ge=1, le=50)
     answerer: str | None = Field(None, description="Which reader answers; the server's default when left out.",
-                                 json_schema_extra={"enum": list(ANSWERERS)})
+                                 json_schema_extra={"enum": list(ANSWERERS.names())})
 
     @field_validator("question")
     @classmethod

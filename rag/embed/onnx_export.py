@@ -37,6 +37,7 @@ def export(model_path: Path, target: Path) -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # a bar for loading 100 tensors is noise
+
     class LastHiddenState(torch.nn.Module):
         def __init__(self, model):
             super().__init__()
@@ -47,13 +48,20 @@ def export(model_path: Path, target: Path) -> None:
                               token_type_ids=token_type_ids).last_hidden_state
 
     model = LastHiddenState(AutoModel.from_pretrained(str(model_path), local_files_only=True).eval())
+    export_module(model, target, ["last_hidden_state"])
+
+
+def export_module(model, target: Path, outputs: list[str]) -> None:
+    """Write a torch module taking (input_ids, attention_mask, token_type_ids) to ONNX, batch and length dynamic."""
+    import torch
+
     example = torch.ones(2, 8, dtype=torch.long)
     axes = {"batch": 0, "sequence": 1}
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
             model, (example, torch.ones_like(example), torch.zeros_like(example)), str(target),
-            input_names=list(INPUTS), output_names=["last_hidden_state"],
-            dynamic_axes={name: {v: k for k, v in axes.items()} for name in (*INPUTS, "last_hidden_state")},
+            input_names=list(INPUTS), output_names=outputs,
+            dynamic_axes={name: {v: k for k, v in axes.items()} for name in (*INPUTS, *outputs)},
             opset_version=17, dynamo=False,
         )

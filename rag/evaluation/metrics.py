@@ -34,6 +34,13 @@ def token_f1(prediction: str, answers: list[str]) -> float:
     return max((f1(a) for a in answers), default=0.0)
 
 
+def squad2_scores(prediction: str, answers: list[str]) -> tuple[float, float]:
+    """(EM, F1) as SQuAD 2.0 scores them: with no gold answer, only an empty prediction is right."""
+    if not answers:
+        return (float(not prediction),) * 2
+    return exact_match(prediction, answers), token_f1(prediction, answers)
+
+
 def recall_at_k(retrieved_docs: list[str], gold: list[str], k: int) -> float:
     """1 when any gold document is among the first k retrieved chunks' documents."""
     return float(any(doc in gold for doc in retrieved_docs[:k]))

@@ -12,6 +12,7 @@ from pathlib import Path
 ROWS = [
     ("recall@1", "{:.3f}"), ("recall@3", "{:.3f}"), ("recall@5", "{:.3f}"), ("recall@10", "{:.3f}"),
     ("mrr", "{:.3f}"), ("ndcg@10", "{:.3f}"), ("em", "{:.3f}"), ("f1", "{:.3f}"),
+    ("squad2_em", "{:.3f}"), ("squad2_f1", "{:.3f}"),
     ("citation_precision", "{:.3f}"), ("citation_recall", "{:.3f}"),
     ("abstention_accuracy", "{:.3f}"), ("false_abstention_rate", "{:.3f}"),
     ("retrieve_ms_p50", "{:.1f}"), ("retrieve_ms_p95", "{:.1f}"), ("answer_ms_p50", "{:.1f}"),

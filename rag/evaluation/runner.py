@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from rag.contracts import Result
 from rag.evaluation import metrics
 from rag.evaluation.dataset import Example
 from rag.pipeline import Pipeline
@@ -27,33 +28,27 @@ class Config:
 
 
 def run_config(pipeline: Pipeline, examples: list[Example], config: Config, progress: bool = True) -> dict:
-    reader = pipeline.answerer(config.answerer)
-    retriever = pipeline.retriever(config.retrieval)
-    depth = max(config.k, max(RECALL_KS))
     predictions = []
     started = time.perf_counter()
     for example in tqdm(examples, desc=config.name, unit="q", disable=not progress):
-        t0 = time.perf_counter()
-        hits = retriever.search(example.question, depth)
-        t1 = time.perf_counter()
-        result = pipeline.answer(example.question, hits[: config.k], reader)
-        t2 = time.perf_counter()
-        predictions.append(_score(example, config, [h.chunk.doc_id for h in hits], result, (t1 - t0, t2 - t1, t2 - t0)))
+        result = pipeline.ask(example.question, config.k, config.answerer, config.retrieval, depth=max(RECALL_KS))
+        predictions.append(_score(example, config, result))
     elapsed = time.perf_counter() - started
-    return {"config": config.name, "answerer": reader.name, "retrieval": config.retrieval, "k": config.k,
+    return {"config": config.name, "answerer": config.answerer, "retrieval": config.retrieval, "k": config.k,
             "metrics": summarise(predictions, elapsed), "predictions": predictions}
 
 
-def _score(example: Example, config: Config, retrieved_docs: list[str], result, seconds) -> dict:
-    prediction = result.text
+def _score(example: Example, config: Config, result: Result) -> dict:
+    prediction, retrieved_docs = result.text, result.retrieved
     quotes = [c.quote for c in result.citations]
     row = {
         "config": config.name, "id": example.id, "split": example.split, "question": example.question,
         "answerable": example.answerable, "gold_answers": example.answers, "gold_doc_ids": example.doc_ids,
         "prediction": prediction, "answer": result.answer, "abstained": result.abstained, "reason": result.reason,
+        "confidence": round(result.confidence, 4),
         "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote} for c in result.citations],
         "retrieved_doc_ids": retrieved_docs,
-        "timings_ms": {"retrieve": seconds[0] * 1000, "answer": seconds[1] * 1000, "total": seconds[2] * 1000},
+        "timings_ms": result.timings_ms,
     }
     if example.answerable:
         row["em"] = metrics.exact_match(prediction, example.answers)
@@ -77,6 +72,9 @@ def summarise(predictions: list[dict], elapsed: float) -> dict:
     summary["mrr"] = mean([p["retrieval"]["rr"] for p in answerable])
     summary["em"] = mean([p["em"] for p in answerable])
     summary["f1"] = mean([p["f1"] for p in answerable])
+    # SQuAD 2.0 scores over every question: an unanswerable one scores 1 when the answer abstains.
+    summary["squad2_em"] = mean([p["em"] if p["answerable"] else float(p["abstained"]) for p in predictions])
+    summary["squad2_f1"] = mean([p["f1"] if p["answerable"] else float(p["abstained"]) for p in predictions])
     cited = [[c["quote"] for c in p["citations"]] for p in predictions]
     gold = [p["gold_answers"] for p in predictions]
     summary["citation_precision"] = metrics.citation_precision(cited, gold)

@@ -8,7 +8,7 @@ from rag.index import Store
 from rag.retrieve.bm25 import BM25Retriever
 from rag.retrieve.dense import DenseRetriever
 from rag.retrieve.fusion import HybridRetriever
-from rag.retrieve.hit import Hit, Retriever
+from rag.contracts import Hit, Retriever
 
 RETRIEVAL_MODES = ("dense", "hybrid")
 

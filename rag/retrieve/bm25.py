@@ -7,7 +7,7 @@ import numpy as np
 import Stemmer
 
 from rag.index import Store
-from rag.retrieve.hit import Hit
+from rag.contracts import Hit
 
 
 class BM25Retriever:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rag.embed import Embedder
 from rag.index import Store
-from rag.retrieve.hit import Hit
+from rag.contracts import Hit
 
 
 class DenseRetriever:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.retrieve.hit import Hit, Retriever
+from rag.contracts import Hit, Retriever
 
 # Each retriever proposes this many candidates whatever k is, so the top 5 does not depend on asking for 5 or 10.
 CANDIDATE_DEPTH = 50

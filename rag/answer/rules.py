@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from spacy.language import Language
 
-from rag.answer.draft import Draft, Evidence, abstain
+from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TermWeights, TitleTerms
-from rag.chunk import Chunk, Sentence
+from rag.contracts import Chunk, Sentence
 from rag.index import Store
-from rag.retrieve.hit import Hit
+from rag.contracts import Hit
 
 WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}
 DECAY_TOKENS = 6  # a question term this many tokens from the candidate counts half
@@ -43,8 +43,8 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s.,%]", " ", text.lower())).strip()
 
 
-class ExtractiveAnswerer:
-    name = "extractive"
+class RulesAnswerer:
+    name = "rules"
 
     def __init__(self, store: Store, nlp: Language, min_support: float, min_confidence: float):
         self.store = store

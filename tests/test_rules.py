@@ -44,7 +44,7 @@ def test_answer_is_never_words_of_the_question(pipeline):
 
 
 def test_empty_question_has_no_terms_and_abstains(pipeline):
-    draft = pipeline.answerer("extractive").answer("what is it?", pipeline.search("budget", k=3))
+    draft = pipeline.answerer("rules").answer("what is it?", pipeline.search("budget", k=3))
     assert draft.abstained
 
 

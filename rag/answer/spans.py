@@ -1,0 +1,115 @@
+"""The trained span model at question time: tokenizers + ONNX Runtime + numpy, never torch.
+
+A model folder holds `model.onnx` (start/end logits), `tokenizer.json` and `reader.json` (window size,
+stride, longest answer, and the no-answer margin calibrated on dev data). Every file is checked when
+the folder is opened, and a problem names the file and the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import RagError
+
+FILES = ("model.onnx", "tokenizer.json", "reader.json")
+REBUILD = "rag train-reader --data TRAIN.jsonl --dev DEV.jsonl --out {folder} (see its MODEL_CARD.md)"
+TOP = 20  # start and end candidates considered per window
+
+
+@dataclass
+class Span:
+    passage: int  # index into the passages asked about
+    start: int  # character offsets into that passage
+    end: int
+    score: float  # start + end logit
+    margin: float  # score minus the lowest no-answer score over every window: > threshold means "answer"
+
+
+class ModelFileError(RagError):
+    """A reader model file is missing, truncated or does not match the others."""
+
+
+class SpanModel:
+    def __init__(self, folder: Path, threads: int = 1):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        rebuild = REBUILD.format(folder=folder)
+        for name in FILES:
+            if not (folder / name).is_file():
+                raise ModelFileError(f"reader model file {folder / name} is missing; rebuild it with: {rebuild}")
+        try:
+            self.config = json.loads((folder / "reader.json").read_text())
+            self.max_tokens = int(self.config["max_tokens"])
+            self.stride = int(self.config["stride"])
+            self.max_answer_tokens = int(self.config["max_answer_tokens"])
+            self.threshold = float(self.config["null_threshold"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelFileError(f"reader model file {folder / 'reader.json'} is unreadable ({exc}); "
+                                 f"rebuild it with: {rebuild}") from None
+        try:
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises plain Exception on a bad file
+            raise ModelFileError(f"reader model file {folder / 'tokenizer.json'} is unreadable ({exc}); "
+                                 f"rebuild it with: {rebuild}") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_tokens, stride=self.stride, strategy="only_second")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
+                                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own types for truncated or foreign files
+            raise ModelFileError(f"reader model file {folder / 'model.onnx'} cannot be loaded "
+                                 f"({type(exc).__name__}); rebuild it with: {rebuild}") from None
+        vocabulary = self.tokenizer.get_vocab_size()
+        if self.config.get("vocab_size") not in (None, vocabulary):
+            raise ModelFileError(f"reader model file {folder / 'tokenizer.json'} has {vocabulary} tokens but the model "
+                                 f"expects {self.config['vocab_size']}; rebuild it with: {rebuild}")
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def best(self, question: str, passages: list[str]) -> Span | None:
+        """The best-scoring span across all passages, or None when there is nothing to read."""
+        windows = []  # (passage, encoding)
+        for p, passage in enumerate(passages):
+            if not passage.strip():
+                continue
+            encoding = self.tokenizer.encode(question.strip(), passage)
+            windows += [(p, e) for e in [encoding, *encoding.overflowing]]
+        if not windows:
+            return None
+        width = max(len(e.ids) for _, e in windows)
+        feeds = {name: np.zeros((len(windows), width), dtype=np.int64) for name in self.inputs}
+        for row, (_, e) in enumerate(windows):
+            feeds["input_ids"][row, : len(e.ids)] = e.ids
+            feeds["attention_mask"][row, : len(e.ids)] = 1
+            if "token_type_ids" in feeds:
+                feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+        start_logits, end_logits = self.session.run(None, feeds)
+        null = float(np.min(start_logits[:, 0] + end_logits[:, 0]))
+        best: Span | None = None
+        for row, (p, e) in enumerate(windows):
+            context = np.array([s == 1 for s in e.sequence_ids])
+            starts = _top(start_logits[row], context)
+            ends = _top(end_logits[row], context)
+            for s in starts:
+                for t in ends:
+                    if t < s or t - s + 1 > self.max_answer_tokens:
+                        continue
+                    score = float(start_logits[row, s] + end_logits[row, t])
+                    if best is None or score > best.score:
+                        best = Span(p, e.offsets[s][0], e.offsets[t][1], score, score - null)
+        return best
+
+
+def _top(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    masked = np.where(allowed, logits[: len(allowed)], -np.inf)
+    order = np.argsort(-masked)[:TOP]
+    return order[np.isfinite(masked[order])]

@@ -1,0 +1,123 @@
+"""The contracts between stages, at the bottom of the package: chunks and their sentences (index),
+hits (retrieve), drafts and evidence (answer), citations and results (cite). Plain data; no imports
+beyond the standard library, so every stage and every input check can use them cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+Token = tuple[int, int, str, bool]  # start, end, lowercase lemma, is a content word
+
+
+@dataclass
+class Sentence:
+    start: int
+    end: int
+    tokens: list[Token]
+
+
+@dataclass
+class Chunk:
+    id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: list[Sentence]
+    entities: list[tuple[str, int, int]] = field(default_factory=list)  # label, start, end
+    phrases: list[tuple[int, int]] = field(default_factory=list)  # noun chunks
+
+    def sentence_texts(self) -> list[str]:
+        """The chunk text is its sentences joined by single spaces; slice them back out."""
+        texts, position = [], 0
+        for sentence in self.sentences:
+            length = sentence.end - sentence.start
+            texts.append(self.text[position : position + length])
+            position += length + 1
+        return texts
+
+    def embedding_text(self) -> str:
+        return f"{self.title}\n{self.text}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Chunk":
+        data = dict(data)
+        data["sentences"] = [
+            Sentence(s["start"], s["end"], [tuple(t) for t in s["tokens"]]) for s in data["sentences"]
+        ]
+        data["entities"] = [tuple(e) for e in data["entities"]]
+        data["phrases"] = [tuple(p) for p in data["phrases"]]
+        return cls(**data)
+
+
+@dataclass
+class Hit:
+    position: int  # row of the chunk in the store
+    chunk: Chunk
+    score: float  # what the retriever ranked by (cosine for dense, fused rank score for hybrid)
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int) -> list[Hit]: ...
+
+
+@dataclass
+class Evidence:
+    hit: int  # index into the retrieved hits
+    sentence: int  # index into that hit's chunk sentences
+    answer_start: int | None = None  # the answer span in the original file, when it is verbatim there
+    answer_end: int | None = None
+
+
+@dataclass
+class Draft:
+    text: str  # the answer without citation markers; "" when abstaining
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: float = 0.0
+    abstain_reason: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. passages dropped to fit a model's input
+
+    @property
+    def abstained(self) -> bool:
+        return self.abstain_reason is not None
+
+
+def abstain(reason: str, confidence: float = 0.0) -> Draft:
+    return Draft(text="", confidence=confidence, abstain_reason=reason)
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    start: int  # the quoted sentence, as offsets into the original file
+    end: int
+    quote: str
+    score: float
+    answer_start: int | None = None  # the answer span inside the quote, when it is verbatim
+    answer_end: int | None = None
+
+
+@dataclass
+class Result:
+    question: str
+    answer: str  # what the user sees: the answer with [n] markers, or the "I don't know" sentence
+    abstained: bool
+    text: str = ""  # the bare answer, without markers; empty when abstaining
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Citation] = field(default_factory=list)  # the closest passages, shown with abstentions
+    confidence: float = 0.0
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    retrieved: list[str] = field(default_factory=list)  # documents of the retrieved passages, best first
+
+    def to_dict(self) -> dict:
+        return asdict(self)

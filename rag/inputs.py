@@ -1,0 +1,41 @@
+"""Input rules for questions, k and document ids. Imports no model, so a bad input fails in milliseconds."""
+
+from __future__ import annotations
+
+import re
+
+from rag.errors import RagError
+
+MAX_QUESTION_CHARS = 2000
+CONTROL = r"\x00-\x08\x0e-\x1f\x7f"  # control characters other than whitespace (tab, newlines, form feed)
+SURROGATES = r"\ud800-\udfff"  # lone UTF-16 halves: not text, and tokenizers fail on them
+# What validate_question accepts, as one regular expression, so the OpenAPI schema can state it exactly.
+QUESTION_PATTERN = (rf"^\s*[^\s{CONTROL}{SURROGATES}](?:[^{CONTROL}{SURROGATES}]{{0,{MAX_QUESTION_CHARS - 2}}}"
+                    rf"[^\s{CONTROL}{SURROGATES}])?\s*$")
+DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
+
+
+def validate_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise RagError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise RagError(f"the question is longer than {MAX_QUESTION_CHARS} characters ({len(question)})")
+    control = re.search(f"[{CONTROL}]", question)
+    if control:
+        raise RagError(f"the question contains a control character ({control.group()!r})")
+    if re.search(f"[{SURROGATES}]", question):
+        raise RagError("the question contains a lone UTF-16 surrogate, which is not text")
+    return question
+
+
+def validate_k(k: int) -> int:
+    if not 1 <= k <= 50:
+        raise RagError(f"k must be between 1 and 50, not {k}")
+    return k
+
+
+def validate_doc_id(doc_id: str) -> str:
+    if not DOC_ID.match(doc_id) or ".." in doc_id:
+        raise RagError(f"invalid document id {doc_id!r}: use letters, digits, '.', '_' and '-'")
+    return doc_id
