@@ -94,7 +94,7 @@ def clean(text: str) -> tuple[str, list[Block]]:
         if i == title_index:
             blocks.append(Block("title", s, e))
             continue
-        if kinds[i] == "caption" or (title and line.startswith(title) and len(line) > len(title)):
+        if kinds[i] == "caption" or _repeats_headline(line, title):
             kind = "caption"  # photo captions repeat the headline, then describe the picture
         elif CAPTION_CREDIT.search(line) and len(line) < 600:
             kind = "caption"
@@ -106,9 +106,18 @@ def clean(text: str) -> tuple[str, list[Block]]:
             in_header = kind != "body" and in_header
         blocks.append(Block(kind, s, e))
 
+    if not any(b.kind == "body" for b in blocks):
+        # Only "captions" that repeat the headline: prose that starts with the title's words, not captions.
+        blocks = [Block("body", b.start, b.end) if _repeats_headline(text[b.start : b.end], title) else b
+                  for b in blocks]
     if not title:
         title = _fallback_title(text, blocks)
     return title, blocks
+
+
+def _repeats_headline(line: str, title: str) -> bool:
+    """A caption repeats a whole headline; a one- or two-word title ("Warsaw") starts ordinary sentences."""
+    return len(title.split()) >= 3 and line.startswith(title) and len(line) > len(title)
 
 
 def _fallback_title(text: str, blocks: list[Block]) -> str:

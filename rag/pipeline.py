@@ -29,7 +29,7 @@ from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
 
 EMBED_BATCH = 16  # chunks handed to the embedder at a time while the next ones are being chunked
-CLEANER_VERSION = 5  # bump when cleaning or annotation changes what gets indexed
+CLEANER_VERSION = 6  # bump when cleaning or annotation changes what gets indexed
 
 
 class NoSuchDocument(RagError):

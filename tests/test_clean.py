@@ -49,3 +49,14 @@ def test_block_offsets_index_the_original_file():
     body = [b for b in blocks if b.kind == "body"]
     assert text[body[0].start : body[0].end].startswith("Gyeonggi Province and Gwangju Metropolitan City have agreed")
     assert all(text[b.start : b.end] == text[b.start : b.end].strip() for b in blocks)
+
+
+def test_prose_that_starts_with_a_short_title_is_body_not_a_caption():
+    text = "Huguenot\n\nHuguenot numbers peaked near an estimated two million by 1562.\n"
+    title, blocks = clean(text)
+    assert title == "Huguenot" and [b.kind for b in blocks] == ["title", "body"]
+
+
+def test_a_lone_headline_repeat_is_kept_as_body_rather_than_leaving_no_text():
+    text = "Mayor Visits the Port Today\n\nMayor Visits the Port Today, and speaks with the workers there.\n"
+    assert [b.kind for b in clean(text)[1]] == ["title", "body"]

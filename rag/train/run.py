@@ -7,7 +7,9 @@ dev numbers are the shipped model's numbers.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -83,7 +85,11 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
     )
     trainer = Trainer(model=model, args=arguments, train_dataset=features,
                       data_collator=DataCollatorWithPadding(tokenizer), callbacks=[Throughput(recipe.batch_size)])
-    outcome = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(checkpoints)) if resume else None)
+    checkpoint = get_last_checkpoint(str(checkpoints)) if resume else None
+    if checkpoint:
+        log(f"resuming from {checkpoint}")
+    with contextlib.redirect_stdout(sys.stderr):  # the progress bar's loss lines; stdout carries the result
+        outcome = trainer.train(resume_from_checkpoint=checkpoint)
     train_seconds = time.time() - started
 
     export(model.eval(), tokenizer, out, recipe)
@@ -138,7 +144,11 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     out.mkdir(parents=True, exist_ok=True)
     full = out / "model-fp32.onnx"
     export_module(Logits(model), full, ["start_logits", "end_logits"])
-    quantize_dynamic(str(full), str(out / "model.onnx"), weight_type=QuantType.QInt8)
+    logging.disable(logging.WARNING)  # the quantiser's advice to pre-process, printed on every call
+    try:
+        quantize_dynamic(str(full), str(out / "model.onnx"), weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
     full.unlink()
     for extra in out.glob("model-fp32.onnx*"):
         extra.unlink()
