@@ -144,6 +144,9 @@ def search(
         typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @app.command()
 @user_errors
 def serve(
@@ -161,6 +164,8 @@ def serve(
     from rag.api.app import create_app
 
     settings = settings_from(source_dir=source, index_dir=index_dir, allow_writes=allow_writes)
+    if not settings.allowed_hosts and host in LOOPBACK:
+        settings = settings.model_copy(update={"allowed_hosts": ",".join(LOOPBACK)})
     pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 

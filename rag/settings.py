@@ -55,9 +55,20 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(None, description="When set, POST/DELETE /documents need 'Authorization: Bearer <key>'.")
     allow_writes: bool = Field(False, description="Without an API key, document writes are refused unless this is on.")
+    allowed_hosts: str = Field(
+        "", description="Comma-separated host names the server answers to (the Host header); empty: any. "
+        "rag serve on a loopback address defaults to the loopback names, which stops DNS rebinding."
+    )
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the service accepts.")
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
     queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")
+
+    @field_validator("api_key")
+    @classmethod
+    def non_empty_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and not key.get_secret_value().strip():
+            raise ValueError("RAG_API_KEY is set but empty: give it a value, or unset it")
+        return key
 
     @field_validator("answerer")
     @classmethod

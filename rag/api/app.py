@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -144,9 +145,15 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
+    hosts = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
+
     @app.middleware("http")
     async def measure(request: Request, call_next):
         started = time.perf_counter()
+        if hosts and host_name(request.headers.get("host", "")) not in hosts:
+            response = JSONResponse(status_code=400, content={"error": "unknown Host header; see RAG_ALLOWED_HOSTS"})
+            metrics.observe(request.method, "unmatched", 400, started)
+            return response
         metrics.in_progress.inc()
         try:
             response = await call_next(request)
@@ -156,8 +163,12 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         metrics.observe(request.method, route, response.status_code, started)
         return response
 
-    def may_write(bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
-        """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them."""
+    def may_write(request: Request,
+                  bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
+        """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them.
+        Either way a browser on another site may not write: a form can post multipart without a preflight."""
+        if cross_site(request):
+            raise HTTPProblem(403, "cross-site document writes are refused (Origin or Sec-Fetch-Site names another site)")
         if settings.api_key is not None:
             given = bearer.credentials if bearer else ""
             if not hmac.compare_digest(given.encode(), settings.api_key.get_secret_value().encode()):
@@ -171,7 +182,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     # --- questions ---------------------------------------------------------------------------
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     async def page():
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
@@ -249,6 +260,21 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def host_name(host: str) -> str:
+    """The name part of a Host header: 'localhost:8000' → 'localhost', '[::1]:8000' → '::1'."""
+    return (urlsplit(f"//{host}").hostname or "").lower()
+
+
+def cross_site(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False  # not a browser's cross-origin request: curl, scripts, same-origin GET-born forms
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
 
 
 def answer_events(result: dict) -> Iterator[bytes]:

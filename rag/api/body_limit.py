@@ -14,12 +14,16 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and b"transfer-encoding" in headers:
+            # Two framings at once is how request smuggling starts; the server would read the chunked one whole.
+            return await self.refuse(send, 400, "a request may not carry both Content-Length and Transfer-Encoding")
         if length is not None:
             if not length.isdigit() or int(length) > self.max_bytes:
-                return await self.refuse(send)
+                return await self.refuse(send, 413, f"request body over {self.max_bytes} bytes")
             return await self.app(scope, receive, send)
-        if dict(scope["headers"]).get(b"transfer-encoding") is None:
+        if headers.get(b"transfer-encoding") is None:
             return await self.app(scope, receive, send)  # no body at all
         messages, size = [], 0
         while True:  # buffer at most max_bytes, then replay it to the app
@@ -27,7 +31,7 @@ class BodyLimit:
             messages.append(message)
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                return await self.refuse(send)
+                return await self.refuse(send, 413, f"request body over {self.max_bytes} bytes")
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
 
@@ -36,9 +40,9 @@ class BodyLimit:
 
         return await self.app(scope, replay, send)
 
-    async def refuse(self, send) -> None:
-        body = json.dumps({"error": f"request body over {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
+    async def refuse(self, send, status: int, message: str) -> None:
+        body = json.dumps({"error": message}).encode()
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,7 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}  # anything else is labelled "other"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -29,6 +30,9 @@ class Metrics:
         self.chunks = Gauge("rag_chunks", "Chunks in the index.", registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, started: float) -> None:
+        """`route` is a route template or "unmatched" and `method` one of METHODS or "other": a client cannot
+        mint new label values, so the metrics page stays the same size whatever is sent."""
+        method = method if method in METHODS else "other"
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(time.perf_counter() - started)
         if status >= 400:

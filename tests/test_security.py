@@ -1,0 +1,118 @@
+"""Attacks and accidents found by red-teaming the service; each test failed before its fix."""
+
+import shutil
+import socket
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from rag.api.app import create_app
+from rag.bench import server as live_server
+from rag.inputs import validate_question
+from rag.errors import RagError
+from rag.settings import Settings
+from tests.conftest import SEEDS
+
+KEY = "k3y"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, pipeline):
+    root = tmp_path_factory.mktemp("attacks")
+    shutil.copytree(SEEDS, root / "seeds")
+    shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    with live_server.running(root / "seeds", root / "index", root / "server.log", env={"RAG_API_KEY": KEY}) as server:
+        yield server, root
+
+
+def raw_request(url: str, payload: bytes) -> bytes:
+    """Send bytes as they are, so framing headers reach the server unchanged, and read the reply."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(payload)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def test_content_length_beside_chunked_framing_is_refused_unread(live):
+    server, _ = live
+    # The chunked body never ends: a server that reads it before answering never answers (the read times out).
+    head = (b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
+    reply = raw_request(server.url, head + b"100000\r\n" + b"x" * 4096)
+    assert reply.startswith(b"HTTP/1.1 400") and b"both Content-Length and Transfer-Encoding" in reply
+
+
+def test_an_empty_api_key_is_a_settings_error_not_open_writes():
+    with pytest.raises(ValidationError, match="RAG_API_KEY is set but empty"):
+        Settings(api_key="")
+    with pytest.raises(ValidationError, match="set but empty"):
+        Settings(api_key="   ")
+
+
+def test_serve_with_an_empty_key_refuses_to_start(tmp_path):
+    from tests.test_cli import rag
+
+    done = rag("serve", "--port", "1", tmp_path=tmp_path, env={"RAG_API_KEY": ""})
+    assert done.returncode == 2 and "RAG_API_KEY is set but empty" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "null"},
+])
+def test_cross_site_writes_are_refused_even_with_writes_allowed(pipeline, headers):
+    settings = pipeline.settings.model_copy(update={"api_key": None, "allow_writes": True})
+    with TestClient(create_app(settings, pipeline)) as client:
+        response = client.post("/documents", files={"file": ("000_f19b8aa6c8c62442.txt", b"Replaced. " * 20)},
+                               headers=headers)
+        assert response.status_code == 403 and "cross-site" in response.json()["error"]
+
+
+def test_same_origin_writes_still_work_with_origin_header(live):
+    server, _ = live
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        origin = {"Origin": server.url, "Sec-Fetch-Site": "same-origin"} | AUTH
+        response = client.post("/documents", json={"doc_id": "same-origin-note", "text": "Note\n\nA short note."},
+                               headers=origin)
+        assert response.status_code == 201, response.text
+        assert client.delete("/documents/same-origin-note", headers=AUTH).status_code == 204
+
+
+def test_the_host_header_is_checked_when_hosts_are_configured(pipeline):
+    settings = pipeline.settings.model_copy(update={"allowed_hosts": "127.0.0.1,localhost"})
+    with TestClient(create_app(settings, pipeline), base_url="http://localhost:8000") as client:
+        assert client.get("/health").status_code == 200
+        response = client.get("/health", headers={"Host": "attacker.example"})
+        assert response.status_code == 400 and "Host" in response.json()["error"]
+
+
+def test_made_up_methods_do_not_grow_the_metrics(pipeline):
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        for n in range(50):
+            client.request(f"BREW{n}", "/ask")
+        page = client.get("/metrics").text
+        assert "BREW" not in page and 'method="other"' in page
+
+
+def test_head_of_the_page_is_answered(pipeline):
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        assert client.head("/").status_code == 200
+
+
+def test_a_lone_surrogate_is_a_clear_input_error():
+    with pytest.raises(RagError, match="surrogate"):
+        validate_question("Who is \ud800 the mayor?")
+
+
+def test_a_lone_surrogate_over_http_is_a_422(pipeline):
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        response = client.post("/ask", content=b'{"question": "Who is \\ud800?"}',
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 422 and "surrogate" in response.json()["error"]
