@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 
 from rag import vector_index
+from rag.atomic import fsync, write_bytes
 from rag.contracts import Chunk
 from rag.clean import Block
 from rag.errors import RagError
@@ -82,14 +83,13 @@ class Store:
             _write_jsonl(staging / "documents.jsonl", (_document_to_dict(d) for d in self.documents.values()))
             manifest = dict(self.manifest, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
             manifest["files"] = {name: (staging / name).stat().st_size for name in FILES[1:]}
-            _write_file(staging / "manifest.json", json.dumps(manifest, indent=2).encode())
-            for name in FILES[1:]:
-                _fsync(staging / name)
+            (staging / "manifest.json").write_bytes(json.dumps(manifest, indent=2).encode())
+            for name in FILES:
+                fsync(staging / name)
             generation = index_dir / f"gen-{_next_generation(index_dir):06d}"
             os.rename(staging, generation)
-            _write_file(index_dir / (POINTER + ".tmp"), generation.name.encode())
-            os.replace(index_dir / (POINTER + ".tmp"), index_dir / POINTER)
-            _fsync(index_dir)
+            fsync(index_dir)
+            write_bytes(index_dir / POINTER, generation.name.encode())
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -149,13 +149,6 @@ def _writer_lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_file(path: Path, payload: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
@@ -165,14 +158,6 @@ def _write_jsonl(path: Path, rows) -> None:
 def _read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _next_generation(index_dir: Path) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag import vector_index
+from rag.atomic import write_text
 from rag.answer import Answerer, make_answerer
 from rag.chunk import chunk_document
 from rag.contracts import Chunk, Result
@@ -169,7 +170,7 @@ class Pipeline:
                 document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
             )
             vectors = self.embedder.encode([c.embedding_text() for c in chunks])
-            _write_atomically(path, text.encode("utf-8"))
+            write_text(path, text)
             self._commit(self.store.with_document(document, chunks, vectors))
         return document
 
@@ -252,16 +253,6 @@ class Snapshot:
         for name in list(self._answerers):
             following.answerer(name)
         return following
-
-
-def _write_atomically(path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(temporary, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 __all__ = ["Pipeline", "build_store", "open_store"]

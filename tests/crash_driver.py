@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from rag import index, pipeline
+from rag import atomic, index, pipeline
 from rag.settings import Settings
 
 
@@ -34,19 +34,19 @@ def half_written(path, payload: bytes):
 
 POINTS = {
     # the article file is on disk, the index does not know it yet
-    "after-source-file": lambda: setattr(pipeline, "_write_atomically", after(pipeline._write_atomically)),
+    "after-source-file": lambda: setattr(pipeline, "write_text", after(pipeline.write_text)),
     # half of the new generation's vectors written
     "mid-vectors": lambda: setattr(index.faiss, "write_index", lambda vectors, path: (
         _write_index(vectors, path), os.truncate(path, os.path.getsize(path) // 2), die())),
     # the new generation complete, CURRENT not yet moved
     "before-pointer": lambda: setattr(index.os, "rename", after(os.rename)),
-    # CURRENT.tmp half written
-    "mid-pointer": lambda: setattr(index, "_write_file", lambda path, payload: (
-        half_written(path, payload) if path.name.startswith(index.POINTER) else _write_file(path, payload))),
+    # CURRENT's temporary file half written
+    "mid-pointer": lambda: setattr(atomic, "fsync", lambda path: (
+        half_written(path, path.read_bytes()) if path.name.startswith(f".{index.POINTER}.tmp") else _fsync(path))),
     # CURRENT moved, the old generation not yet removed
     "before-cleanup": lambda: setattr(index, "_remove_old_generations", lambda *args, **kwargs: die()),
 }
-_write_file, _write_index = index._write_file, index.faiss.write_index
+_fsync, _write_index = atomic.fsync, index.faiss.write_index
 
 if __name__ == "__main__":
     source_dir, index_dir, doc_id, point = sys.argv[1:]

@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from pathlib import Path
 
+from rag.atomic import replacing
 from rag.errors import RagError
 
 RUNTIMES = ("transformers", "ctranslate2")
@@ -91,12 +90,9 @@ def converted_model(model: Path, cache_dir: Path, quantization: str = "int8") ->
     if not (target / "model.bin").exists():
         import ctranslate2
 
-        staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        ctranslate2.converters.TransformersConverter(str(model)).convert(str(staging), quantization=quantization,
-                                                                          force=True)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        with replacing(target) as staging:
+            ctranslate2.converters.TransformersConverter(str(model)).convert(str(staging), quantization=quantization,
+                                                                              force=True)
     return target
 
 

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from rag.atomic import write_text
 from rag.bench import server as live_server
 from rag.bench.load import mixed, run_load
 from rag.evaluation.dataset import load_dataset
@@ -42,7 +43,4 @@ def load_test(settings: Settings, dataset: Path, clients: int, seconds: float, a
 
 
 def write_summary(summary: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(summary, indent=2) + "\n")
-    temporary.replace(path)
+    write_text(path, json.dumps(summary, indent=2) + "\n")

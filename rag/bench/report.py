@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from rag.atomic import write_text
 
 
 def write_bench(results: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("bench.json", json.dumps(results, indent=2) + "\n"), ("bench.md", markdown(results))):
-        temporary = out / f".{name}.tmp"
-        temporary.write_text(text)
-        os.replace(temporary, out / name)
+        write_text(out / name, text)
     return out
 
 

@@ -7,10 +7,11 @@ temporary name first and is renamed into place, so a crash never leaves a half-w
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import warnings
 from pathlib import Path
+
+from rag.atomic import replacing
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -24,10 +25,8 @@ def cached_export(model_path: Path, cache_dir: Path) -> Path:
     target = cache_dir / "onnx" / f"{model_path.name}-{fingerprint.hexdigest()[:16]}" / "model.onnx"
     if not target.exists():
         print(f"exporting the embedding model to ONNX, once, into {target.parent} …", file=sys.stderr)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".model.onnx.tmp-{os.getpid()}")
-        export(model_path, temporary)
-        os.replace(temporary, target)
+        with replacing(target) as temporary:
+            export(model_path, temporary)
     return target
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from rag.atomic import replacing
 
 ROWS = [
     ("recall@1", "{:.3f}"), ("recall@3", "{:.3f}"), ("recall@5", "{:.3f}"), ("recall@10", "{:.3f}"),
@@ -66,9 +65,8 @@ def plot(runs: list[dict], path: Path) -> None:
 def write_report(runs: list[dict], out: Path, dataset: Path, split: str | None) -> Path:
     """Everything is written to a temporary folder first, then moved into place in one rename."""
     meta = {"dataset": str(dataset), "split": split, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with replacing(out) as staging:
+        staging.mkdir()
         report = meta | {"runs": [{k: v for k, v in run.items() if k != "predictions"} for run in runs]}
         (staging / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         (staging / "report.md").write_text(markdown(runs, meta), encoding="utf-8")
@@ -77,10 +75,4 @@ def write_report(runs: list[dict], out: Path, dataset: Path, split: str | None) 
                 for prediction in run["predictions"]:
                     handle.write(json.dumps(prediction, ensure_ascii=False) + "\n")
         plot(runs, staging / "eval.png")
-        if out.exists():
-            shutil.rmtree(out)
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
