@@ -167,6 +167,7 @@ def serve(
     if not settings.allowed_hosts and host in LOOPBACK:
         settings = settings.model_copy(update={"allowed_hosts": ",".join(LOOPBACK)})
     pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
+    pipeline.answerer()  # the default answerer too: a missing model file stops the start, not the first question
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
 
 
@@ -259,6 +260,21 @@ def train_reader(
     card = run(data, dev, out, recipe, resume=resume, dev_limit=dev_limit)
     typer.echo(json.dumps({"steps": card["steps"], "train_minutes": card["train_minutes"]} | card["dev_metrics"], indent=2))
     typer.echo(f"model card: {out / 'MODEL_CARD.md'}")
+
+
+@app.command("calibrate-reader")
+@user_errors
+def calibrate_reader(
+    squad: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines dev file, indexed as a corpus (cached).")],
+    model: Annotated[Path, typer.Option(help="The reader folder whose reader.json gets the thresholds.")],
+    limit: Annotated[int, typer.Option(min=0, help="Use a seeded random sample of N questions (0: all).")] = 0,
+    k: KOpt = None,
+):
+    """Pick the neural reader's no-answer margin and key-term floor on dev data, asked through retrieval."""
+    from rag.train.calibrate import calibrate
+
+    result = calibrate(settings_from(k=k), squad, model, limit)
+    typer.echo(json.dumps(result, indent=2))
 
 
 THRESHOLDS = {  # flag name -> (metric, True when higher is better)

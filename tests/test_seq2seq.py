@@ -6,12 +6,12 @@ from rag.answer import make_answerer
 from rag.errors import RagError
 from rag.answer.generators import CTranslate2Generator, TransformersGenerator
 from rag.answer.seq2seq import Seq2SeqAnswerer, parse_citations
-from rag.answer.terms import TermWeights
+from rag.answer.terms import PassageCoverage, TermWeights
 
 
 def reader_for(model, pipeline, **kwargs):
-    return Seq2SeqAnswerer(TransformersGenerator(model), pipeline.nlp, TermWeights(pipeline.store.chunks), pipeline.settings.min_support,
-                           **kwargs)
+    coverage = PassageCoverage(TermWeights(pipeline.store.chunks), pipeline.nlp)
+    return Seq2SeqAnswerer(TransformersGenerator(model), coverage, pipeline.settings.min_support, **kwargs)
 
 
 def test_parse_citations():

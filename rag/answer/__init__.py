@@ -29,8 +29,10 @@ def check_answerer(name: str) -> str:
 def _neural(settings, store, nlp) -> Answerer:
     from rag.answer.neural import NeuralAnswerer
     from rag.answer.spans import SpanModel
+    from rag.answer.terms import PassageCoverage, TermWeights
 
-    return NeuralAnswerer(SpanModel(settings.reader_model or PACKAGED_READER, threads=settings.reader_threads))
+    model = SpanModel(settings.reader_model or PACKAGED_READER, threads=settings.reader_threads)
+    return NeuralAnswerer(model, PassageCoverage(TermWeights(store.chunks), nlp))
 
 
 @ANSWERERS.register("rules")
@@ -44,14 +46,15 @@ def _rules(settings, store, nlp) -> Answerer:
 def _seq2seq(settings, store, nlp) -> Answerer:
     from rag.answer.generators import ModelUnavailable, make_generator
     from rag.answer.seq2seq import Seq2SeqAnswerer
-    from rag.answer.terms import TermWeights
+    from rag.answer.terms import PassageCoverage, TermWeights
     from rag.errors import RagError
 
     try:
         generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)
     except ModelUnavailable as exc:
         raise RagError(f"{exc}; choose another answerer") from None
-    return Seq2SeqAnswerer(generator, nlp, TermWeights(store.chunks), settings.min_support, settings.max_answer_tokens)
+    coverage = PassageCoverage(TermWeights(store.chunks), nlp)
+    return Seq2SeqAnswerer(generator, coverage, settings.min_support, settings.max_answer_tokens)
 
 
 def make_answerer(name: str, settings, store, nlp) -> Answerer:

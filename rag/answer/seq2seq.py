@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import re
 
-from spacy.language import Language
-
-from rag.contracts import Draft, Evidence, abstain
-from rag.answer.question import analyse
-from rag.answer.terms import TermWeights, TitleTerms
-from rag.cite import content_words, supports
-from rag.contracts import Hit
+from rag.answer.terms import PassageCoverage
+from rag.cite import content_words
+from rag.contracts import Draft, Evidence, Hit, abstain
 
 INSTRUCTION = (
     "Answer the question using only the numbered passages. Cite the passages you used as [n]. "
@@ -42,12 +38,11 @@ def parse_citations(output: str) -> tuple[str, list[int]]:
 class Seq2SeqAnswerer:
     name = "seq2seq"
 
-    def __init__(self, generator, nlp: Language, weights: TermWeights, min_support: float, max_new_tokens: int = 48):
+    def __init__(self, generator, coverage: PassageCoverage, min_support: float, max_new_tokens: int = 48):
         self.generator = generator
         self.tokenizer = generator.tokenizer
         self.max_new_tokens = max_new_tokens
-        self.nlp, self.weights, self.min_support = nlp, weights, min_support
-        self.title_terms = TitleTerms(nlp)
+        self.coverage, self.min_support = coverage, min_support
         self.max_input_tokens = min(self.tokenizer.model_max_length, 4096)
 
     def _count(self, text: str) -> int:
@@ -87,17 +82,13 @@ class Seq2SeqAnswerer:
         cited = [used[n - 1] for n in numbers if 1 <= n <= len(used)]
         # A model that forgets to cite still has to be supported: fall back to every passage it was shown.
         candidates = cited or used
-        terms = analyse(question, self.nlp).terms
+        terms = self.coverage.terms(question)
         evidence = [
             Evidence(h, _best_sentence(text, hits[h]))
             for h in candidates
-            if supports(text, hits[h].chunk.text) and self._coverage(terms, hits[h]) >= self.min_support
+            if self.coverage(terms, hits[h].chunk) >= self.min_support  # cite checks the text itself
         ]
         return Draft(text=text, evidence=evidence, confidence=1.0 if evidence else 0.0, notes=notes)
-
-    def _coverage(self, terms: list[str], hit: Hit) -> float:
-        lemmas = {t[2] for sentence in hit.chunk.sentences for t in sentence.tokens}
-        return self.weights.coverage(terms, lemmas | self.title_terms(hit.chunk.title))
 
 
 def _best_sentence(answer: str, hit: Hit) -> int:

@@ -35,6 +35,25 @@ class TermWeights:
         return sum(self.idf(t) for t in terms if t in lemmas) / total if total else 0.0
 
 
+class PassageCoverage:
+    """How much of a question a passage speaks to: the IDF-weighted share of the question's key terms
+    found in the passage or its article's title. Readers use it to refuse answers from passages that
+    are about something else."""
+
+    def __init__(self, weights: TermWeights, nlp: Language):
+        self.weights, self.nlp = weights, nlp
+        self.title_terms = TitleTerms(nlp)
+
+    def terms(self, question: str) -> list[str]:
+        from rag.answer.question import analyse
+
+        return analyse(question, self.nlp).terms
+
+    def __call__(self, terms: list[str], chunk: Chunk) -> float:
+        lemmas = {t[2] for sentence in chunk.sentences for t in sentence.tokens}
+        return self.weights.coverage(terms, lemmas | self.title_terms(chunk.title))
+
+
 class TitleTerms:
     """Content lemmas of each article title, parsed once: a title often names what its passages are about."""
 
