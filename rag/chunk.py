@@ -15,6 +15,8 @@ from rag.contracts import Chunk, Sentence
 from rag.load import Document
 from rag.text import trim_span
 
+PARSE_CHARS = 10_000
+
 def is_content(token) -> bool:
     """Content words carry meaning; spaCy lists number words ("eight") as stop words, but they answer questions."""
     return not (token.is_punct or token.is_space) and (token.like_num or not token.is_stop)
@@ -57,6 +59,23 @@ def _annotate(doc: Doc, offset: int, text: str):
     return sentences, entities, phrases
 
 
+def _parseable(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A paragraph cut into pieces of at most PARSE_CHARS at sentence ends (or spaces): the parser's cost
+    and memory grow with the length of what it is given at once, and it refuses a million characters."""
+    pieces = []
+    while end - start > PARSE_CHARS:
+        window = text[start : start + PARSE_CHARS]
+        cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
+        cut = cut + 1 if cut > PARSE_CHARS // 2 else (window.rfind(" ") if window.rfind(" ") > 0 else PARSE_CHARS)
+        pieces.append((start, start + cut))
+        start += cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
 def _split_long(sentence: Sentence, limit: int, count_tokens: Callable[[str], int], text: str) -> list[Sentence]:
     """A sentence over the window is cut at word boundaries rather than silently truncated by the model."""
     pieces, current, used = [], [], 0
@@ -85,8 +104,9 @@ def chunk_document(
     entities: list[tuple[str, int, int]] = []
     phrases: list[tuple[int, int]] = []
     budget = max(8, max_tokens - count_tokens(document.title))
-    for block, doc in zip(blocks, nlp.pipe(text[b.start : b.end] for b in blocks)):
-        sents, ents, nps = _annotate(doc, block.start, text)
+    pieces = [piece for block in blocks for piece in _parseable(text, block.start, block.end)]
+    for (start, end), doc in zip(pieces, nlp.pipe(text[s:e] for s, e in pieces)):
+        sents, ents, nps = _annotate(doc, start, text)
         for sent in sents:
             sentences.extend(_split_long(sent, budget, count_tokens, text))
         entities += ents

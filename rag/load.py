@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from rag.clean import Block, clean
 from rag.errors import RagError
 
 SUFFIXES = (".txt", ".md")
+MAX_DOCUMENT_CHARS = 500_000  # about 80,000 words; a longer file is refused rather than tying up a worker for minutes
 
 
 @dataclass
@@ -30,25 +34,42 @@ def document_from_text(doc_id: str, text: str, path: str = "") -> Document:
         raise RagError(f"document {doc_id!r} is empty")
     if "\x00" in text:
         raise RagError(f"document {doc_id!r} contains NUL characters: binary data, not text")
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise TooLong(f"document {doc_id!r} has {len(text):,} characters; the most one document may have is "
+                      f"{MAX_DOCUMENT_CHARS:,}: split it into several")
+    text = re.sub(r"\r(?!\n)", "\n", text)  # old Mac line ends: same length, so offsets still index the file
     title, blocks = clean(text)
     if not any(b.kind in ("body", "subtitle") for b in blocks):
         raise RagError(f"document {doc_id!r} has no article text left after cleaning")
     return Document(doc_id=doc_id, path=path, text=text, title=title or doc_id, blocks=blocks)
 
 
+class TooLong(RagError):
+    """A document over MAX_DOCUMENT_CHARS."""
+
+
 def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 (a byte-order mark dropped), else the encoding charset-normalizer detects (Latin-1, cp1252, …)."""
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RagError(f"{source}: contains NUL bytes: binary data, not text")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RagError(f"{source}: not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        from charset_normalizer import from_bytes
+
+        guess = from_bytes(data).best()
+        if guess is None:
+            raise RagError(f"{source}: not text in any encoding we recognise ({exc.reason} at byte {exc.start} "
+                           "as UTF-8)") from None
+        return str(guess).removeprefix("\ufeff")
 
 
-def read_document(path: Path) -> Document:
+def read_document(path: Path, doc_id: str | None = None) -> Document:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    return document_from_text(path.stem, decode_text(data, str(path)), str(path))
+    return document_from_text(doc_id or path.stem, decode_text(data, str(path)), str(path))
 
 
 def corpus_files(source_dir: Path) -> list[Path]:
@@ -60,8 +81,30 @@ def corpus_files(source_dir: Path) -> list[Path]:
     return files
 
 
-def load_corpus(source_dir: Path) -> list[Document]:
-    return [read_document(path) for path in corpus_files(source_dir)]
+def document_ids(files: list[Path]) -> dict[Path, str]:
+    """The file name without its suffix; the whole name where two files share a stem (alpha.txt, alpha.md)."""
+    stems = Counter(path.stem for path in files)
+    return {path: path.stem if stems[path.stem] == 1 else path.name for path in files}
+
+
+def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: None) -> list[Document]:
+    """Every document that can be read; each file that cannot is skipped and logged with its reason."""
+    files = corpus_files(source_dir)
+    others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in SUFFIXES
+                    and not p.name.startswith("."))
+    if others:
+        log(f"skipped {len(others)} file(s) that are not .txt or .md: {', '.join(others[:5])}"
+            + (" …" if len(others) > 5 else ""))
+    documents, problems = [], []
+    for path, doc_id in document_ids(files).items():
+        try:
+            documents.append(read_document(path, doc_id))
+        except RagError as exc:
+            problems.append(str(exc))
+            log(f"skipped {path.name}: {exc}")
+    if not documents:
+        raise RagError(f"nothing in {source_dir} could be indexed: " + "; ".join(problems[:3]))
+    return documents
 
 
 def corpus_fingerprint(source_dir: Path) -> str:

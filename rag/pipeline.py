@@ -60,9 +60,10 @@ def index_settings(settings: Settings, embedder: Embedder) -> dict:
     }
 
 
-def build_store(settings: Settings, embedder: Embedder, progress: bool = True) -> Store:
+def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
+                log: Callable[[str], None] = log_to_stderr) -> Store:
     nlp = load_nlp(settings.spacy_model)
-    documents = load_corpus(settings.source_dir)  # 1. load
+    documents = load_corpus(settings.source_dir, log)  # 1. load
     chunks, vectors = chunk_and_embed(documents, nlp, embedder, settings, progress)  # 2. chunk, 3. embed
     index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)  # 4. index
     manifest = index_settings(settings, embedder) | {
@@ -123,7 +124,7 @@ def open_store(
         except IndexCorrupt as exc:
             reason = str(exc).split("; rebuild")[0]
     log(f"{reason}; building it from {settings.source_dir} …")
-    store = build_store(settings, embedder)
+    store = build_store(settings, embedder, log=log)
     store.save(settings.index_dir)
     log(f"indexed {store.manifest['documents']} documents as {store.manifest['chunks']} chunks in {settings.index_dir}")
     return store

@@ -54,7 +54,7 @@ CASES = [
      "empty (0 bytes)"),
     ("binary upload", "POST", "/documents",
      {"files": {"file": ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4)},
-      "headers": AUTH}, 400, "not valid UTF-8"),
+      "headers": AUTH}, 400, "binary data"),
     ("50 MB upload", "POST", "/documents",
      {"content": fifty_megabytes, "headers": AUTH | {"content-type": "application/json"}}, 413, "over 2000000 bytes"),
     ("50 MB upload with its length", "POST", "/documents",

@@ -1,4 +1,5 @@
 import re
+import pytest
 
 import numpy as np
 
@@ -79,3 +80,53 @@ def test_overlapped_chunking_and_embedding_keeps_every_chunk_with_its_vector(pip
     chunks, vectors = chunk_and_embed(documents, nlp, embedder, pipeline.settings, progress=False)
     assert [c.id for c in chunks] == [c.id for c in pipeline.store.chunks]
     assert np.allclose(vectors, embedder.encode([c.embedding_text() for c in chunks]), atol=1e-5)
+
+
+def test_a_bad_file_is_skipped_with_its_reason_and_the_rest_is_indexed(corpus, tmp_path):
+    (corpus / "broken.txt").write_text("Only A Headline\n")  # nothing but a title: no article text
+    (corpus / "picture.png").write_bytes(b"\x89PNG")
+    (corpus / "latin.txt").write_bytes("Caf\u00e9 Opens\n\nThe caf\u00e9 opened on Monday in Gwangju.\n".encode("latin-1"))
+    messages = []
+    settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
+    pipeline = Pipeline.open(settings, log=messages.append)
+    assert "latin" in pipeline.store.documents and "broken" not in pipeline.store.documents
+    assert pipeline.store.documents["latin"].text.startswith("Caf\u00e9 Opens")
+    assert any(m.startswith("skipped broken.txt: ") and "no article text" in m for m in messages)
+    assert any("picture.png" in m and "not .txt or .md" in m for m in messages)
+
+
+def test_nothing_indexable_is_one_error(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("")
+    with pytest.raises(RagError, match="nothing in .* could be indexed: document 'a' is empty"):
+        Pipeline.open(Settings(source_dir=tmp_path / "corpus", index_dir=tmp_path / "index"), log=lambda m: None)
+
+
+def test_two_files_with_one_stem_get_distinct_ids(corpus, tmp_path):
+    from rag.load import load_corpus
+
+    (corpus / "alpha.txt").write_text("Alpha Plain\n\nThe plain alpha file says the budget is 5 won.\n")
+    (corpus / "alpha.md").write_text("Alpha Markdown\n\nThe markdown alpha file says the budget is 9 won.\n")
+    documents = {d.doc_id: d for d in load_corpus(corpus)}
+    assert documents["alpha.txt"].title == "Alpha Plain" and documents["alpha.md"].title == "Alpha Markdown"
+
+
+def test_byte_order_mark_and_old_mac_line_ends(tmp_path):
+    from rag.load import read_document
+
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffTitle Line\r\rBody sentence one. Body sentence two.\r".encode("utf-8"))
+    document = read_document(path)
+    assert document.title == "Title Line" and len(document.text) == len(path.read_bytes().decode("utf-8-sig"))
+
+
+def test_a_huge_document_is_refused_and_a_long_paragraph_is_parsed_in_pieces(nlp):
+    from rag.chunk import PARSE_CHARS, _parseable
+    from rag.load import MAX_DOCUMENT_CHARS, TooLong, document_from_text
+
+    with pytest.raises(TooLong, match="the most one document may have"):
+        document_from_text("big", "Title\n\n" + "word " * (MAX_DOCUMENT_CHARS // 5 + 1))
+    text = "Sentence number one is here. " * 2000
+    pieces = _parseable(text, 0, len(text))
+    assert len(pieces) > 1 and all(e - s <= PARSE_CHARS for s, e in pieces)
+    assert all(text[e - 1] == "." for s, e in pieces[:-1])  # cut at sentence ends
