@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag import vector_index
-from rag.atomic import write_text
+from rag.atomic import write_bytes, write_text
 from rag.answer import Answerer, make_answerer
 from rag.chunk import chunk_document
 from rag.contracts import Chunk, Result
@@ -171,8 +171,16 @@ class Pipeline:
                 document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
             )
             vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            previous = path.read_bytes() if path.exists() else None
             write_text(path, text)
-            self._commit(self.store.with_document(document, chunks, vectors))
+            try:
+                self._commit(self.store.with_document(document, chunks, vectors))
+            except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
+                if previous is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    write_bytes(path, previous)
+                raise
         return document
 
     def remove_document(self, doc_id: str) -> None:

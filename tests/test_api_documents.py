@@ -182,3 +182,35 @@ def test_chunked_body_without_length_is_cut_off_at_the_limit(client):
 
     response = client.post("/documents", content=chunks(), headers=AUTH | {"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_a_full_disk_answers_507_and_leaves_nothing_behind(client, writable, monkeypatch):
+    import errno
+
+    from rag import index
+
+    settings, pipeline = writable
+    files_before = sorted(p.name for p in settings.source_dir.iterdir())
+    index_before = sorted(p.name for p in settings.index_dir.iterdir())
+    original = (settings.source_dir / "000_f19b8aa6c8c62442.txt").read_bytes()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(index.faiss, "write_index", full)
+    for doc_id in ("disk-full-new", "000_f19b8aa6c8c62442"):  # a new document, then a replacement
+        response = client.post("/documents", json={"doc_id": doc_id, "text": NEW_DOC}, headers=AUTH)
+        assert response.status_code == 507 and "disk is full" in response.json()["error"]
+    assert sorted(p.name for p in settings.source_dir.iterdir()) == files_before
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == index_before
+    assert (settings.source_dir / "000_f19b8aa6c8c62442.txt").read_bytes() == original
+    assert "disk-full-new" not in pipeline.store.documents
+    assert client.post("/ask", json={"question": "Who is the president of Zhejiang University?"}).status_code == 200
+
+
+def test_a_document_over_the_size_limit_is_a_413_with_the_limit(client):
+    from rag.load import MAX_DOCUMENT_CHARS
+
+    text = "Huge\n\n" + "Gwangju grows. " * (MAX_DOCUMENT_CHARS // 15 + 1)
+    response = client.post("/documents", json={"doc_id": "huge", "text": text}, headers=AUTH)
+    assert response.status_code == 413 and "500,000" in response.json()["error"]

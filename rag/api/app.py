@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import time
@@ -38,7 +39,7 @@ from rag.api.schemas import (
 )
 from rag.errors import RagError
 from rag.index import Store
-from rag.load import decode_text
+from rag.load import TooLong, decode_text
 from rag.inputs import validate_question
 from rag.pipeline import LastDocument, NoSuchDocument, Pipeline
 from rag.settings import Settings
@@ -53,7 +54,7 @@ def errors(*statuses: int) -> dict:
 
 
 ERRORS = errors(400, 404, 413, 422, 503)
-WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415)
+WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415, 507)
 STREAM_EVENTS = {200: {"description": "Server-sent events; each `data` is one JSON object.", "content": {
     "text/event-stream": {"schema": {
         "type": "object", "required": ["event", "data"],
@@ -120,7 +121,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
-        status = {NoSuchDocument: 404, LastDocument: 409}.get(type(exc), 400)
+        status = {NoSuchDocument: 404, LastDocument: 409, TooLong: 413}.get(type(exc), 400)
         return JSONResponse(status_code=status, content={"error": str(exc)})
 
     @app.exception_handler(HTTPException)
@@ -134,6 +135,14 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         if exc.status_code == 404:  # no route matched (an encoded '/' in an id splits it into more path segments)
             message = f"not found: {request.method} {request.url.path}; the endpoints are listed at /docs"
         return JSONResponse(status_code=exc.status_code, content={"error": message}, headers=headers)
+
+    @app.exception_handler(OSError)
+    async def storage_error(request: Request, exc: OSError):
+        """A write that failed on the disk changed nothing (see Pipeline.add_document); say why, as JSON."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return JSONResponse(status_code=507, content={"error": "the disk is full; the document was not added and "
+                                                          "the previous index is still served"})
+        return JSONResponse(status_code=503, content={"error": f"storage error ({exc.strerror or exc}); nothing changed"})
 
     @app.exception_handler(HTTPProblem)
     async def problem(request: Request, exc: HTTPProblem):
