@@ -45,6 +45,7 @@ class Store:
     vectors: faiss.Index
     chunks: list[Chunk]
     documents: dict[str, Document]
+    generation: str = ""  # the folder it was loaded from or saved to; "" while only in memory
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk position, cosine score) for the k nearest chunks."""
@@ -70,11 +71,11 @@ class Store:
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, index_dir: Path) -> Path:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        with _writer_lock(index_dir):
-            return self._save_locked(index_dir)
+        with writer_lock(index_dir):
+            return self.save_locked(index_dir)
 
-    def _save_locked(self, index_dir: Path) -> Path:
+    def save_locked(self, index_dir: Path) -> Path:
+        """Save while holding writer_lock(index_dir)."""
         staging = index_dir / f".tmp-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -93,7 +94,7 @@ class Store:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self.manifest = manifest
+        self.manifest, self.generation = manifest, generation.name
         _remove_old_generations(index_dir, keep=generation.name)
         return generation
 
@@ -123,7 +124,7 @@ class Store:
             ) from None
         if manifest.get("format") != FORMAT_VERSION or vectors.ntotal != len(chunks):
             raise IndexCorrupt(f"index in {generation} is inconsistent; rebuild it with: rag index --rebuild")
-        return cls(manifest=manifest, vectors=vectors, chunks=chunks, documents=documents)
+        return cls(manifest=manifest, vectors=vectors, chunks=chunks, documents=documents, generation=generation.name)
 
 
 def _document_to_dict(document: Document) -> dict:
@@ -138,9 +139,18 @@ def _document_from_dict(data: dict) -> Document:
     return Document(**data)
 
 
+def current_generation(index_dir: Path) -> str | None:
+    """The generation CURRENT points at: another process may have moved it since this one loaded."""
+    try:
+        return (index_dir / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
 @contextlib.contextmanager
-def _writer_lock(index_dir: Path):
-    """One writer at a time per index folder, across processes."""
+def writer_lock(index_dir: Path):
+    """One writer at a time per index folder, across processes: a second writer waits for the first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

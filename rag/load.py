@@ -107,10 +107,19 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
     return documents
 
 
-def corpus_fingerprint(source_dir: Path) -> str:
-    """Hash of every file's name and bytes: any edit, addition or removal changes it."""
-    digest = hashlib.sha256()
+def corpus_hashes(source_dir: Path) -> dict[str, str]:
+    """sha256 of every article file's bytes, by file name: what the index records, so any edit, addition or
+    removal (by the API, by hand, by another process) is found, file by file."""
+    hashes = {}
     for path in corpus_files(source_dir):
-        digest.update(path.name.encode("utf-8") + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _HASHES:  # unchanged size and time: reuse the last hash (polling stays cheap)
+            if len(_HASHES) > 100_000:
+                _HASHES.clear()
+            _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        hashes[path.name] = _HASHES[key]
+    return hashes
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import sys
@@ -23,8 +24,8 @@ from rag.cite import cite
 from rag.embed import Embedder, load_embedder
 from rag.errors import RagError
 from rag.inputs import validate_doc_id, validate_k, validate_question
-from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store
-from rag.load import Document, corpus_fingerprint, document_from_text, load_corpus
+from rag.index import FORMAT_VERSION, IndexCorrupt, IndexMissing, Store, current_generation, writer_lock
+from rag.load import Document, corpus_hashes, document_from_text, document_ids, load_corpus, read_document
 from rag.nlp import load_nlp
 from rag.retrieve import Hit, Retriever, make_retriever
 from rag.settings import Settings
@@ -66,8 +67,9 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
     documents = load_corpus(settings.source_dir, log)  # 1. load
     chunks, vectors = chunk_and_embed(documents, nlp, embedder, settings, progress)  # 2. chunk, 3. embed
     index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)  # 4. index
+    hashes = corpus_hashes(settings.source_dir)  # before reading: a file edited meanwhile is found stale next time
     manifest = index_settings(settings, embedder) | {
-        "corpus_fingerprint": corpus_fingerprint(settings.source_dir),
+        "corpus": hashes,
         "source_dir": str(settings.source_dir),
         "documents": len(documents),
         "chunks": len(chunks),
@@ -98,34 +100,72 @@ def chunk_and_embed(
 
 
 def stale_reason(store: Store, settings: Settings, embedder: Embedder) -> str | None:
+    """Why the index must be rebuilt whole (settings that change every chunk); None when file-by-file will do."""
     expected = index_settings(settings, embedder)
     changed = [key for key, value in expected.items() if store.manifest.get(key) != value]
     if changed:
         return "settings changed: " + ", ".join(changed)
-    if store.manifest.get("corpus_fingerprint") != corpus_fingerprint(settings.source_dir):
-        return f"the files in {settings.source_dir} changed"
+    if "corpus" not in store.manifest:
+        return "it predates per-file hashes"
     return None
+
+
+def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Callable[[str], None]) -> Store | None:
+    """The store with every file added, edited or removed since it was saved brought in, embedding only those;
+    None when the folder matches it. Files that cannot be indexed are skipped and logged, as in a full build."""
+    known = store.manifest["corpus"]
+    current = corpus_hashes(settings.source_dir)
+    changed = sorted(name for name, digest in current.items() if known.get(name) != digest)
+    removed = sorted(set(known) - set(current))
+    if not changed and not removed:
+        return None
+    by_file = {os.path.basename(d.path): doc_id for doc_id, d in store.documents.items() if d.path}
+    ids = document_ids([settings.source_dir / name for name in current])
+    for name in removed + changed:
+        if name in by_file and (name in removed or by_file[name] != ids[settings.source_dir / name]):
+            store = store.without_document(by_file[name]) if len(store.documents) > 1 else store
+    for name in changed:
+        path = settings.source_dir / name
+        try:
+            document = read_document(path, ids[path])
+        except RagError as exc:
+            log(f"skipped {name}: {exc}")
+            if ids[path] in store.documents and len(store.documents) > 1:
+                store = store.without_document(ids[path])
+            continue
+        chunks = chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+        store = store.with_document(document, chunks, embedder.encode([c.embedding_text() for c in chunks]))
+    store = Store(dict(store.manifest), store.vectors, store.chunks, store.documents)
+    store.manifest |= {"corpus": current, "documents": len(store.documents), "chunks": len(store.chunks)}
+    log(f"{settings.source_dir}: {len(changed)} file(s) added or changed, {len(removed)} removed; "
+        f"{len(store.documents)} documents as {len(store.chunks)} chunks")
+    return store
 
 
 def open_store(
     settings: Settings, embedder: Embedder, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr
 ) -> Store:
-    """Load the index, (re)building it when missing, stale, damaged or asked to."""
-    reason = "rebuild requested" if rebuild else None
-    if reason is None:
-        try:
-            store = Store.load(settings.index_dir)
-            reason = stale_reason(store, settings, embedder)
-            if reason is None:
-                return store
-            reason = f"index is stale ({reason})"
-        except IndexMissing:
-            reason = f"no index in {settings.index_dir} yet"
-        except IndexCorrupt as exc:
-            reason = str(exc).split("; rebuild")[0]
-    log(f"{reason}; building it from {settings.source_dir} …")
-    store = build_store(settings, embedder, log=log)
-    store.save(settings.index_dir)
+    """Load the index, bringing in changed files one by one, or (re)build it when missing, damaged, built with
+    other settings, or asked to. Holds the index folder's writer lock, so a running server's writes wait."""
+    with writer_lock(settings.index_dir):
+        reason = "rebuild requested" if rebuild else None
+        if reason is None:
+            try:
+                store = Store.load(settings.index_dir)
+                reason = stale_reason(store, settings, embedder)
+                if reason is None:
+                    update = refreshed(store, settings, embedder, load_nlp(settings.spacy_model), log)
+                    if update is not None:
+                        update.save_locked(settings.index_dir)
+                    return update or store
+                reason = f"index is stale ({reason})"
+            except IndexMissing:
+                reason = f"no index in {settings.index_dir} yet"
+            except IndexCorrupt as exc:
+                reason = str(exc).split("; rebuild")[0]
+        log(f"{reason}; building it from {settings.source_dir} …")
+        store = build_store(settings, embedder, log=log)
+        store.save_locked(settings.index_dir)
     log(f"indexed {store.manifest['documents']} documents as {store.manifest['chunks']} chunks in {settings.index_dir}")
     return store
 
@@ -158,52 +198,80 @@ class Pipeline:
 
     def add_document(self, doc_id: str, text: str) -> Document:
         """Add or replace one document: the file first, then a new index generation, then the live swap.
-
-        A crash before the index is saved leaves it stale, and the next start rebuilds it with the file.
-        """
+        A failure while saving puts the file back; a crash leaves the file newer than the index, and the
+        next start or sync brings it in."""
         validate_doc_id(doc_id)
-        with self._write_lock:
-            existing = self.store.documents.get(doc_id)
+        document = document_from_text(doc_id, text)
+        chunks = chunk_document(
+            document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
+        )
+        vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+
+        def change(store: Store) -> Store:
+            existing = store.documents.get(doc_id)
             name = os.path.basename(existing.path) if existing and existing.path else f"{doc_id}.txt"
             path = self.settings.source_dir / name  # replacing notes.md rewrites notes.md, not a second notes.txt
-            document = document_from_text(doc_id, text, str(path))
-            chunks = chunk_document(
-                document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
-            )
-            vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            document.path = str(path)
             previous = path.read_bytes() if path.exists() else None
             write_text(path, text)
             try:
-                self._commit(self.store.with_document(document, chunks, vectors))
+                updated = store.with_document(document, chunks, vectors)
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                updated.manifest["corpus"] = store.manifest["corpus"] | {name: digest}
+                self._save(updated)
             except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
                 if previous is None:
                     path.unlink(missing_ok=True)
                 else:
                     write_bytes(path, previous)
                 raise
+            return updated
+
+        self._write(change)
         return document
 
     def remove_document(self, doc_id: str) -> None:
-        with self._write_lock:
-            document = self.store.documents.get(doc_id)
+        def change(store: Store) -> Store:
+            document = store.documents.get(doc_id)
             if document is None:
                 raise NoSuchDocument(f"no document with id {doc_id!r}")
-            if len(self.store.documents) == 1:
+            if len(store.documents) == 1:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
-            path = self.settings.source_dir / os.path.basename(document.path or f"{doc_id}.txt")
-            path.unlink(missing_ok=True)
-            self._commit(self.store.without_document(doc_id))
+            name = os.path.basename(document.path or f"{doc_id}.txt")
+            (self.settings.source_dir / name).unlink(missing_ok=True)
+            updated = store.without_document(doc_id)
+            updated.manifest["corpus"] = {k: v for k, v in store.manifest["corpus"].items() if k != name}
+            self._save(updated)
+            return updated
 
-    def _commit(self, store: Store) -> None:
-        store.manifest |= {
-            "corpus_fingerprint": corpus_fingerprint(self.settings.source_dir),
-            "documents": len(store.documents),
-            "chunks": len(store.chunks),
-        }
-        store.save(self.settings.index_dir)
-        # Build what the old snapshot had built before swapping, so the next question does not wait for it;
-        # questions in flight finish on the snapshot they started with.
-        self.snapshot = self.snapshot.successor(store)
+        self._write(change)
+
+    def sync(self) -> bool:
+        """Bring in files added, edited or removed in the corpus folder by anyone; True when anything changed."""
+        def change(store: Store) -> Store | None:
+            updated = refreshed(store, self.settings, self.embedder, self.nlp, self.log)
+            if updated is not None:
+                self._save(updated)
+            return updated
+
+        return self._write(change)
+
+    def _write(self, change: Callable[[Store], Store | None]) -> bool:
+        """One writer at a time, across threads and processes, each starting from the newest saved index (another
+        process sharing the folder may have saved since), so no acknowledged write is lost; then one swap."""
+        with self._write_lock, writer_lock(self.settings.index_dir):
+            store = self.store
+            if current_generation(self.settings.index_dir) not in (None, store.generation):
+                store = Store.load(self.settings.index_dir)
+            updated = change(store)
+            if updated is not None or store is not self.store:
+                # Built before the swap, so the next question does not wait; questions in flight keep theirs.
+                self.snapshot = self.snapshot.successor(updated or store)
+            return updated is not None
+
+    def _save(self, store: Store) -> None:
+        store.manifest |= {"documents": len(store.documents), "chunks": len(store.chunks)}
+        store.save_locked(self.settings.index_dir)
 
     def search(self, query: str, k: int | None = None, retrieval: str | None = None) -> list[Hit]:
         query = validate_question(query)

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         "", description="Comma-separated host names the server answers to (the Host header); empty: any. "
         "rag serve on a loopback address defaults to the loopback names, which stops DNS rebinding."
     )
+    watch_seconds: float = Field(
+        5.0, ge=0, description="rag serve checks the corpus folder this often and indexes files added, edited or "
+        "removed by hand or by another process; 0 turns it off."
+    )
     max_body_bytes: int = Field(2_000_000, ge=1, description="Largest request body the service accepts.")
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
     queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")

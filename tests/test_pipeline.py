@@ -17,7 +17,7 @@ def open_quietly(settings, messages, **kwargs):
     return Pipeline.open(settings, log=messages.append, **kwargs)
 
 
-def test_changed_seed_makes_the_index_stale_and_rebuilds(corpus, tmp_path):
+def test_an_edited_file_is_reindexed_on_its_own(corpus, tmp_path):
     settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
     messages = []
     first = open_quietly(settings, messages)
@@ -28,9 +28,11 @@ def test_changed_seed_makes_the_index_stale_and_rebuilds(corpus, tmp_path):
 
     path = corpus / "002_a41762f22f1f4beb.txt"
     path.write_text(path.read_text(encoding="utf-8").replace("62.6 billion KRW", "99.9 billion KRW"), encoding="utf-8")
-    assert stale_reason(first.store, settings, first.embedder) is not None
+    assert stale_reason(first.store, settings, first.embedder) is None  # no full rebuild: one file changed
     rebuilt = open_quietly(settings, messages)
-    assert "stale" in messages[0] and "changed" in messages[0]
+    assert "1 file(s) added or changed, 0 removed; 5 documents" in messages[0]
+    unchanged = [c.id for c in first.store.chunks if c.doc_id != "002_a41762f22f1f4beb"]
+    assert [c.id for c in rebuilt.store.chunks][: len(unchanged)] == unchanged  # the others were kept, not redone
     assert rebuilt.ask("How much national budget did Gwangju secure this year?").answer.startswith("99.9 billion KRW")
 
 
@@ -130,3 +132,28 @@ def test_a_huge_document_is_refused_and_a_long_paragraph_is_parsed_in_pieces(nlp
     pieces = _parseable(text, 0, len(text))
     assert len(pieces) > 1 and all(e - s <= PARSE_CHARS for s, e in pieces)
     assert all(text[e - 1] == "." for s, e in pieces[:-1])  # cut at sentence ends
+
+
+def test_files_changed_behind_a_running_pipeline_are_found_by_sync(corpus, tmp_path):
+    settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
+    live = open_quietly(settings, [])
+    (corpus / "dropped-in.txt").write_text("Dropped In\n\nThe dropped-in article says the harbour opened in 1999.\n")
+    removed = sorted(live.store.documents)[1]
+    (corpus / f"{removed}.txt").unlink()
+    assert live.sync() and "dropped-in" in live.store.documents and removed not in live.store.documents
+    assert not live.sync()  # nothing new
+    restarted = []
+    open_quietly(settings, restarted)
+    assert restarted == []  # the saved index matches the folder: a restart changes nothing
+
+
+def test_two_pipelines_on_one_index_folder_lose_no_acknowledged_document(corpus, tmp_path):
+    settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
+    first, second = open_quietly(settings, []), open_quietly(settings, [])
+    first.add_document("from-first", "From First\n\nThe first server added this article about Gwangju trams.\n")
+    second.add_document("from-second", "From Second\n\nThe second server added this one about Gwangju parks.\n")
+    assert {"from-first", "from-second"} <= set(second.store.documents)
+    assert {"from-first", "from-second"} <= set(Store.load(tmp_path / "index").documents)
+    messages = []
+    open_quietly(settings, messages)
+    assert messages == []  # and the manifest knows both files: nothing to redo at the next start

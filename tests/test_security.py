@@ -116,3 +116,29 @@ def test_a_lone_surrogate_over_http_is_a_422(pipeline):
         response = client.post("/ask", content=b'{"question": "Who is \\ud800?"}',
                                headers={"content-type": "application/json"})
         assert response.status_code == 422 and "surrogate" in response.json()["error"]
+
+
+def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps_them(tmp_path, pipeline):
+    import time
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    shutil.copytree(pipeline.settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".lock"))
+    env = {"RAG_API_KEY": KEY, "RAG_WATCH_SECONDS": "0.5"}
+    with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
+        (tmp_path / "seeds" / "dropped.txt").write_text(
+            "Harbour Tram Opens\n\nThe harbour tram line opened on 4 May with nine stations.\n")
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            # An API write meanwhile must not hide the dropped file (it used to re-fingerprint the folder).
+            assert client.post("/documents", json={"doc_id": "api-note", "text": "Api Note\n\nA short note."},
+                               headers=AUTH).status_code == 201
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "dropped" not in {d["doc_id"] for d in client.get("/documents").json()}:
+                time.sleep(0.25)
+            assert "dropped" in {d["doc_id"] for d in client.get("/documents").json()}
+            answer = client.post("/ask", json={"question": "How many stations does the harbour tram line have?"})
+            assert answer.status_code == 200
+    from rag.pipeline import Pipeline
+
+    messages = []
+    Pipeline.open(Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index"), log=messages.append)
+    assert messages == []  # nothing hidden, nothing to redo

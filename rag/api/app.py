@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hmac
 import json
@@ -102,7 +103,25 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pipeline = pipeline or Pipeline.open(settings)
+        watcher = asyncio.create_task(watch(app.state.pipeline)) if settings.watch_seconds else None
         yield
+        if watcher:
+            watcher.cancel()
+
+    async def watch(pipeline: Pipeline) -> None:
+        """Poll the corpus folder (documented in the README): cheap while nothing changes (size and time first)."""
+        last_error = None
+        while True:
+            await asyncio.sleep(settings.watch_seconds)
+            try:
+                await admitted(pipeline.sync)
+                last_error = None
+            except HTTPProblem:
+                pass  # busy: the next round will do it
+            except Exception as exc:  # keep serving the index it has; say why once, not every round
+                if str(exc) != last_error:
+                    pipeline.log(f"corpus watch: {exc}")
+                    last_error = str(exc)
 
     app = FastAPI(title="rag-news", version="0.1.0", lifespan=lifespan,
                   description="Questions about the indexed news articles, answered with checked citations.")
