@@ -70,7 +70,7 @@ def index(
 ):
     """Build the index (or check it is up to date)."""
     from rag.embed import load_embedder
-    from rag.pipeline import open_store
+    from rag.index.build import open_store
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)

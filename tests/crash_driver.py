@@ -8,7 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from rag import atomic, index, pipeline
+from rag import atomic, pipeline
+from rag.index import persist as index
 from rag.settings import Settings
 
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
-from rag.index import Store
+from rag.index.persist import load
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import SEEDS
@@ -62,7 +62,7 @@ def test_add_ask_delete_ask(client, writable):
 
     body = client.post(QUESTION_URL, json={"question": QUESTION}).json()
     assert body["answer"].startswith("77.7 billion won") and body["citations"][0]["doc_id"] == "observatory"
-    assert "observatory" in Store.load(settings.index_dir).documents  # persisted, not only in memory
+    assert "observatory" in load(settings.index_dir).documents  # persisted, not only in memory
 
     assert client.delete("/documents/observatory", headers=AUTH).status_code == 204
     assert not (settings.source_dir / "observatory.txt").exists()
@@ -187,7 +187,7 @@ def test_chunked_body_without_length_is_cut_off_at_the_limit(client):
 def test_a_full_disk_answers_507_and_leaves_nothing_behind(client, writable, monkeypatch):
     import errno
 
-    from rag import index
+    from rag.index import persist as index
 
     settings, pipeline = writable
     files_before = sorted(p.name for p in settings.source_dir.iterdir())

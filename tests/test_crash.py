@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from rag.index import Store
+from rag.index.persist import load
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.bench import server as live_server
@@ -34,12 +34,12 @@ def fresh_copy(built, tmp_path):
 @pytest.mark.parametrize("point", list(POINTS))
 def test_indexing_process_killed_mid_write_leaves_a_loadable_index(built, tmp_path, point):
     source, index = fresh_copy(built, tmp_path)
-    before = Store.load(index)
+    before = load(index)
     run = subprocess.run([sys.executable, str(ROOT / "tests" / "crash_driver.py"), str(source), str(index), "crashed",
                           point], capture_output=True, text=True, timeout=300)
     assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
 
-    after = Store.load(index)  # never IndexCorrupt: CURRENT names a complete generation
+    after = load(index)  # never IndexCorrupt: CURRENT names a complete generation
     assert set(before.documents) <= set(after.documents) <= set(before.documents) | {"crashed"}
     assert after.vectors.ntotal == len(after.chunks)
     if "crashed" in after.documents:  # all of it or none of it
@@ -100,4 +100,4 @@ def test_server_starts_on_a_truncated_index_by_rebuilding_it(built, tmp_path):
         assert httpx.get(f"{server.url}/health", timeout=10).json()["documents"] == 5
     log = (tmp_path / "server.log").read_text()
     assert "is 1000 bytes, expected" in log and "building it from" in log
-    Store.load(index)  # the rebuilt index is sound
+    load(index)  # the rebuilt index is sound

@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.errors import RagError
-from rag.index import Store
+from rag.index.persist import load
 from rag.inputs import QUESTION_PATTERN, validate_question
-from rag.pipeline import Pipeline, stale_reason
+from rag.index.build import stale_reason
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 
@@ -42,7 +43,7 @@ def test_changed_chunk_setting_makes_the_index_stale(corpus, tmp_path):
     messages.clear()
     open_quietly(Settings(source_dir=corpus, index_dir=tmp_path / "index", chunk_tokens=64), messages)
     assert "chunk_tokens" in messages[0]
-    assert Store.load(tmp_path / "index").manifest["chunk_tokens"] == 64
+    assert load(tmp_path / "index").manifest["chunk_tokens"] == 64
 
 
 def test_damaged_index_is_rebuilt_not_crashed_on(corpus, tmp_path):
@@ -76,7 +77,7 @@ def test_the_published_question_pattern_says_exactly_what_is_accepted(question):
 
 def test_overlapped_chunking_and_embedding_keeps_every_chunk_with_its_vector(pipeline, embedder, nlp):
     from rag.load import load_corpus
-    from rag.pipeline import chunk_and_embed
+    from rag.index.build import chunk_and_embed
 
     documents = load_corpus(pipeline.settings.source_dir)
     chunks, vectors = chunk_and_embed(documents, nlp, embedder, pipeline.settings, progress=False)
@@ -153,7 +154,7 @@ def test_two_pipelines_on_one_index_folder_lose_no_acknowledged_document(corpus,
     first.add_document("from-first", "From First\n\nThe first server added this article about Gwangju trams.\n")
     second.add_document("from-second", "From Second\n\nThe second server added this one about Gwangju parks.\n")
     assert {"from-first", "from-second"} <= set(second.store.documents)
-    assert {"from-first", "from-second"} <= set(Store.load(tmp_path / "index").documents)
+    assert {"from-first", "from-second"} <= set(load(tmp_path / "index").documents)
     messages = []
     open_quietly(settings, messages)
     assert messages == []  # and the manifest knows both files: nothing to redo at the next start

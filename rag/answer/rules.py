@@ -17,7 +17,7 @@ from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TermWeights, TitleTerms
 from rag.contracts import Chunk, Sentence
-from rag.index import Store
+from rag.index.store import Store
 from rag.contracts import Hit
 
 WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}

@@ -39,7 +39,7 @@ from rag.api.schemas import (
     Passage,
 )
 from rag.errors import RagError
-from rag.index import Store
+from rag.index.store import Store
 from rag.load import TooLong, decode_text
 from rag.inputs import validate_question
 from rag.pipeline import LastDocument, NoSuchDocument, Pipeline

@@ -6,11 +6,12 @@ import random
 import tempfile
 from pathlib import Path
 
-from rag import vector_index
+from rag.index import vectors as vector_index
 from rag.bench.timing import percentiles, timed_ms
 from rag.embed import Embedder, load_embedder
-from rag.index import Store
-from rag.pipeline import build_store
+from rag.index.persist import save
+from rag.index.store import Store
+from rag.index.build import build_store
 from rag.settings import Settings
 
 
@@ -32,7 +33,7 @@ def embed_and_index(embedder: Embedder, texts: list[str], settings: Settings, fo
     """What `rag index` does after chunking: embed, build the vector index, write it to disk."""
     vectors = embedder.encode(texts)
     index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)
-    Store(manifest={}, vectors=index, chunks=[], documents={}).save(folder)
+    save(Store(manifest={}, vectors=index, chunks=[], documents={}), folder)
 
 
 def measure_build(settings: Settings, store: Store, synthetic: int, repeat: int, log) -> dict:

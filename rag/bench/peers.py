@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from rag import vector_index
+from rag.index import vectors as vector_index
 from rag.bench.timing import each_ms, timed_ms
 from rag.embed import resolve_model_path
 from rag.errors import RagError

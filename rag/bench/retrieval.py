@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from rag import vector_index
+from rag.index import vectors as vector_index
 from rag.bench.timing import each_ms
 
 NOISE = 0.5  # length of the noise added to a unit-length centre: cosine to its centre is about 0.9

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.index import Store
+from rag.index.store import Store
 from rag.retrieve.bm25 import BM25Retriever
 from rag.retrieve.dense import DenseRetriever
 from rag.retrieve.fusion import HybridRetriever

@@ -6,7 +6,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from rag.index import Store
+from rag.index.store import Store
 from rag.contracts import Hit
 
 

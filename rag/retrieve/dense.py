@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from rag.embed import Embedder
-from rag.index import Store
+from rag.index.store import Store
 from rag.contracts import Hit
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from rag import index as index_module
-from rag.index import IndexCorrupt, IndexMissing, Store
-from rag.pipeline import build_store
+from rag.index import persist as index_module
+from rag.index.persist import IndexCorrupt, IndexMissing, load, save
+from rag.index.build import build_store
 from rag.settings import Settings
 
 
@@ -11,13 +11,13 @@ from rag.settings import Settings
 def built(corpus, tmp_path, embedder):
     settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
     store = build_store(settings, embedder, progress=False)
-    store.save(settings.index_dir)
+    save(store, settings.index_dir)
     return settings, store
 
 
 def test_round_trip(built):
     settings, store = built
-    loaded = Store.load(settings.index_dir)
+    loaded = load(settings.index_dir)
     assert loaded.vectors.ntotal == len(loaded.chunks) == len(store.chunks)
     assert [c.id for c in loaded.chunks] == [c.id for c in store.chunks]
     assert loaded.manifest["embed_model"] == "all-MiniLM-L6-v2" and loaded.manifest["dimension"] == 384
@@ -27,12 +27,12 @@ def test_round_trip(built):
 
 def test_missing_index_says_how_to_build_one(tmp_path):
     with pytest.raises(IndexMissing, match="rag index"):
-        Store.load(tmp_path / "nothing")
+        load(tmp_path / "nothing")
 
 
 def test_crash_mid_write_leaves_previous_index_loadable(built, monkeypatch):
     settings, store = built
-    before = [c.id for c in Store.load(settings.index_dir).chunks]
+    before = [c.id for c in load(settings.index_dir).chunks]
     store.chunks = store.chunks[:3]  # a different index that never finishes writing
 
     def crash(*args, **kwargs):
@@ -40,8 +40,8 @@ def test_crash_mid_write_leaves_previous_index_loadable(built, monkeypatch):
 
     monkeypatch.setattr(index_module, "_write_jsonl", crash)
     with pytest.raises(KeyboardInterrupt):
-        store.save(settings.index_dir)
-    assert [c.id for c in Store.load(settings.index_dir).chunks] == before
+        save(store, settings.index_dir)
+    assert [c.id for c in load(settings.index_dir).chunks] == before
     assert not list(settings.index_dir.glob(".tmp-*"))
 
 
@@ -51,10 +51,10 @@ def test_truncated_file_is_reported_with_a_rebuild_hint(built):
     chunks_file = generation / "chunks.jsonl"
     chunks_file.write_bytes(chunks_file.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match="rebuild"):
-        Store.load(settings.index_dir)
+        load(settings.index_dir)
 
 
 def test_old_generations_are_cleaned_up(built):
     settings, store = built
-    store.save(settings.index_dir)
+    save(store, settings.index_dir)
     assert len(list(settings.index_dir.glob("gen-*"))) == 1

@@ -3,7 +3,7 @@
 import faiss
 import numpy as np
 
-from rag import vector_index
+from rag.index import vectors as vector_index
 
 
 def clustered(n: int, dimension: int = 32, centres: int = 50, seed: int = 0) -> np.ndarray:
