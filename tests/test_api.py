@@ -164,3 +164,14 @@ def test_rag_serve_answers_over_real_http(pipeline, tmp_path):
         assert httpx.get(server.url, timeout=5).headers["content-type"].startswith("text/html")
         refused = httpx.post(f"{server.url}/documents", json={"doc_id": "x", "text": "y"}, timeout=5)
         assert refused.status_code == 403  # no key, no --allow-writes
+
+
+def test_unknown_request_fields_are_a_422_naming_the_field(client):
+    response = client.post("/ask", json={"question": "Who is the mayor of Hangzhou?", "doc_ids": ["x"]})
+    assert response.status_code == 422 and "doc_ids" in response.json()["error"]
+
+
+def test_search_uses_the_configured_k(pipeline):
+    settings = pipeline.settings.model_copy(update={"k": 3})
+    with TestClient(create_app(settings, pipeline)) as client:
+        assert len(client.get("/search", params={"q": "Gwangju budget"}).json()) == 3

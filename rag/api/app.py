@@ -227,12 +227,13 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         return EventStream(answer_events(result.to_dict()))
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
-    async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA), k: int = Query(5, ge=1, le=50)):
+    async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA),
+                     k: int | None = Query(None, ge=1, le=50, description="Passages; the server's RAG_K when left out.")):
         try:
             q = validate_question(q)
         except RagError as exc:
             raise HTTPProblem(422, f"q: {exc}") from None
-        hits = await admitted(current(request).search, q, k)
+        hits = await admitted(current(request).search, q, k or settings.k)
         return [
             Passage(rank=i, score=h.score, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=h.chunk.title,
                     start=h.chunk.start, end=h.chunk.end, text=h.chunk.text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.answer import ANSWERERS
 from rag.errors import RagError
@@ -15,9 +15,11 @@ QUESTION_SCHEMA = {
 
 
 class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt or unsupported field is a 422, not silently ignored
+
     question: str = Field(..., **QUESTION_SCHEMA)
     k: int | None = Field(None, ge=1, le=50)
-    answerer: str | None = Field(None, description="Which reader answers; the server's default when left out.",
+    answerer: str | None = Field(None, description="Which answerer reads the passages; the server's default when left out.",
                                  json_schema_extra={"enum": list(ANSWERERS.names())})
 
     @field_validator("question")
@@ -92,6 +94,8 @@ class Health(BaseModel):
 
 
 class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     doc_id: str = Field(..., description="Letters, digits, '.', '_' and '-'; an existing id is replaced.")
     text: str = Field(..., min_length=1, description="The article, as plain text or Markdown.")
 
