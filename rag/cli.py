@@ -312,7 +312,7 @@ def evaluate(
     from rag.evaluation.dataset import load_dataset
     from rag.evaluation.report import text_table, write_report
     from rag.evaluation.runner import Config, run_config
-    from rag.retrieve import RETRIEVAL_MODES
+    from rag.retrieve import RETRIEVERS
 
     settings = settings_from(k=k, source_dir=source, index_dir=index_dir)
     if squad is not None:
@@ -330,8 +330,7 @@ def evaluate(
     for name in answerers:
         check_answerer(name)
     for mode in modes:
-        if mode not in RETRIEVAL_MODES:
-            raise RagError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(RETRIEVAL_MODES)}")
+        RETRIEVERS.check(mode)
     pipeline = open_pipeline(settings)
     runs = [run_config(pipeline, examples, Config(a, m, settings.k)) for a in answerers for m in modes]
     folder = write_report(runs, out, dataset, split)

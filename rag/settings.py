@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
     cache_dir: Path = Field(Path.home() / ".cache" / "rag-news", description="Models converted locally (ONNX, CTranslate2).")
 
-    embedder: Literal["onnx", "sentence-transformers"] = Field(
+    embedder: str = Field(
         "onnx", description="Embedding backend: onnx (ONNX Runtime, fast start) or sentence-transformers (torch)."
     )
     embed_model: str = Field(
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         "auto", description="Vector index: flat (exact), ivf (approximate), or auto (flat below 50,000 chunks)."
     )
     ivf_nprobe: int = Field(32, ge=1, le=65_536, description="IVF lists searched per query: recall against speed.")
-    retrieval: Literal["dense", "hybrid"] = "hybrid"
+    retrieval: str = Field("hybrid", description="dense | hybrid")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
 
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     reader_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per neural-reader call.")
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
-    seq2seq_runtime: Literal["transformers", "ctranslate2"] = Field(
+    seq2seq_runtime: str = Field(
         "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."
     )
     max_answer_tokens: int = Field(48, ge=1, le=512)
@@ -74,14 +74,20 @@ class Settings(BaseSettings):
             raise ValueError("RAG_API_KEY is set but empty: give it a value, or unset it")
         return key
 
-    @field_validator("answerer")
+    @field_validator("answerer", "embedder", "retrieval", "seq2seq_runtime")
     @classmethod
-    def known_answerer(cls, name: str) -> str:
-        from rag.answer import ANSWERERS  # the registry imports nothing heavy
+    def known_backend(cls, name: str, info) -> str:
+        """The same registries the code creates backends from: one list of names, one error listing them."""
+        from rag.answer import ANSWERERS
+        from rag.answer.generators import RUNTIMES
+        from rag.embed import EMBEDDERS
         from rag.errors import RagError
+        from rag.retrieve import RETRIEVERS
 
+        registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS,
+                    "seq2seq_runtime": RUNTIMES}[info.field_name]
         try:
-            return ANSWERERS.check(name)
+            return registry.check(name)
         except RagError as exc:
             raise ValueError(str(exc)) from None
 

@@ -17,3 +17,31 @@ def test_invalid_values_are_rejected(monkeypatch):
     monkeypatch.setenv("RAG_RETRIEVAL", "sparse")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize("field, value, kind", [
+    ("answerer", "oracle", "answerer"), ("embedder", "word2vec", "embedder"),
+    ("retrieval", "sparse", "retrieval mode"), ("seq2seq_runtime", "vllm", "seq2seq runtime"),
+])
+def test_unknown_backend_names_are_one_error_listing_the_registered_choices(field, value, kind):
+    from rag.answer import ANSWERERS
+    from rag.answer.generators import RUNTIMES
+    from rag.embed import EMBEDDERS
+    from rag.retrieve import RETRIEVERS
+
+    registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS, "seq2seq_runtime": RUNTIMES}
+    with pytest.raises(ValidationError) as caught:
+        Settings(**{field: value})
+    message = str(caught.value)
+    assert f"unknown {kind} {value!r}; choose one of: {', '.join(registry[field].names())}" in message
+
+
+def test_validating_a_question_imports_no_model():
+    import subprocess
+    import sys
+
+    code = ("import sys, rag.inputs, rag.answer, rag.settings; rag.settings.Settings(); "
+            "rag.inputs.validate_question('Who?'); "
+            "print(sorted(m for m in ('torch', 'spacy', 'faiss', 'bm25s', 'onnxruntime') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

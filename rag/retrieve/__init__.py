@@ -1,25 +1,34 @@
-"""Find the passages for a question (stage 5). `retrieval` picks dense or hybrid (dense + BM25, fused by rank)."""
+"""Find the passages for a question (stage 5). `retrieval` picks `dense` (FAISS) or `hybrid` (dense + BM25,
+fused by rank). The factories import their modules, so checking a mode's name imports nothing heavy."""
 
 from __future__ import annotations
 
-from rag.embed import Embedder
-from rag.errors import RagError
-from rag.index.store import Store
-from rag.retrieve.bm25 import BM25Retriever
-from rag.retrieve.dense import DenseRetriever
-from rag.retrieve.fusion import HybridRetriever
-from rag.contracts import Hit, Retriever
+from typing import TYPE_CHECKING
 
-RETRIEVAL_MODES = ("dense", "hybrid")
+from rag.contracts import Retriever
+from rag.registry import Registry
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder
+    from rag.index.store import Store
+
+RETRIEVERS = Registry("retrieval mode")
+
+
+@RETRIEVERS.register("dense")
+def _dense(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
+    from rag.retrieve.dense import DenseRetriever
+
+    return DenseRetriever(store, embedder)
+
+
+@RETRIEVERS.register("hybrid")
+def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
+    from rag.retrieve.bm25 import BM25Retriever
+    from rag.retrieve.fusion import HybridRetriever
+
+    return HybridRetriever([_dense(store, embedder, rrf_k), BM25Retriever(store)], rrf_k=rrf_k)
 
 
 def make_retriever(mode: str, store: Store, embedder: Embedder, rrf_k: int = 60) -> Retriever:
-    dense = DenseRetriever(store, embedder)
-    if mode == "dense":
-        return dense
-    if mode == "hybrid":
-        return HybridRetriever([dense, BM25Retriever(store)], rrf_k=rrf_k)
-    raise RagError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(RETRIEVAL_MODES)}")
-
-
-__all__ = ["Hit", "Retriever", "make_retriever", "RETRIEVAL_MODES"]
+    return RETRIEVERS.create(mode, store, embedder, rrf_k)
