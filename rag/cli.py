@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import random
 import sys
@@ -168,7 +169,15 @@ def serve(
         settings = settings.model_copy(update={"allowed_hosts": ",".join(LOOPBACK)})
     pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
     pipeline.answerer()  # the default answerer too: a missing model file stops the start, not the first question
-    uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="info")
+    from rag.api.connections import RepeatFilter, bounded_protocol
+
+    config = uvicorn.Config(create_app(settings, pipeline), host=host, port=port, log_level="info",
+                            http=bounded_protocol(settings.header_timeout, settings.max_connections),
+                            timeout_keep_alive=5, limit_concurrency=settings.max_connections)
+    server = uvicorn.Server(config)
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RepeatFilter())
+    server.run()
 
 
 @app.command()

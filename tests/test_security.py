@@ -142,3 +142,41 @@ def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps
     messages = []
     Pipeline.open(Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index"), log=messages.append)
     assert messages == []  # nothing hidden, nothing to redo
+
+
+def test_half_sent_requests_are_closed_and_connections_are_capped(tmp_path, pipeline):
+    import time
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    shutil.copytree(pipeline.settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".lock"))
+    env = {"RAG_HEADER_TIMEOUT": "1", "RAG_MAX_CONNECTIONS": "40", "RAG_WATCH_SECONDS": "0"}
+    with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        slow = []
+        for _ in range(30):
+            connection = socket.create_connection((host, int(port)), timeout=10)
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # never finished
+            slow.append(connection)
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200  # still answering
+        time.sleep(2.5)
+        assert all(c.recv(1024) == b"" for c in slow)  # each closed by the server after the header timeout
+        for c in slow:
+            c.close()
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(60)]
+        time.sleep(0.5)
+        closed = 0
+        for c in idle:
+            c.settimeout(0.2)
+            try:
+                closed += c.recv(1024) == b""
+            except TimeoutError:
+                pass
+            c.close()
+        assert closed >= 20  # past 40 open connections, new ones are closed at once
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+        for _ in range(200):  # the same malformed request, again and again
+            with socket.create_connection((host, int(port)), timeout=10) as c:
+                c.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                c.recv(1024)
+    log = (tmp_path / "server.log").read_text()
+    assert 1 <= log.count("Invalid HTTP request") <= 40  # a few per second, not one line per request
