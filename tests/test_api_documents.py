@@ -214,3 +214,40 @@ def test_a_document_over_the_size_limit_is_a_413_with_the_limit(client):
     text = "Huge\n\n" + "Gwangju grows. " * (MAX_DOCUMENT_CHARS // 15 + 1)
     response = client.post("/documents", json={"doc_id": "huge", "text": text}, headers=AUTH)
     assert response.status_code == 413 and "500,000" in response.json()["error"]
+
+
+def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
+    """Three clients ask about one document while a fourth adds, replaces and deletes it, over and over."""
+    import time
+
+    versions = [
+        "Harbour Museum Opens\n\nThe harbour museum cost 41.5 billion won and opened in May.\n",
+        "Harbour Museum Opens Again\n\nAfter repairs, the harbour museum, which cost 44 billion won in all, "
+        "reopened to visitors on a Tuesday in the rainy month of July.\n",
+    ]
+    question = "How much did the harbour museum cost?"
+    failures, citations, stop = [], [], threading.Event()
+
+    def ask_repeatedly():
+        while not stop.is_set():
+            response = client.post(QUESTION_URL, json={"question": question, "k": 3})
+            if response.status_code != 200:
+                failures.append(response.text)
+            else:
+                citations.extend(c for c in response.json()["citations"] if c["doc_id"] == "museum")
+
+    askers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    deadline = time.monotonic() + 12
+    while time.monotonic() < deadline:
+        for text in versions:
+            assert client.post("/documents", json={"doc_id": "museum", "text": text}, headers=AUTH).status_code == 201
+        assert client.delete("/documents/museum", headers=AUTH).status_code == 204
+    stop.set()
+    for thread in askers:
+        thread.join()
+    assert not failures, failures[:3]
+    assert citations  # the race was exercised
+    for citation in citations:  # each quote is exactly what one version holds at the cited offsets
+        assert citation["quote"] and any(v[citation["start"] : citation["end"]] == citation["quote"] for v in versions)

@@ -72,3 +72,17 @@ def test_clicking_a_marker_highlights_that_citation(browser, server):
     page.evaluate("document.getElementById('source').replaceChildren()")  # forget the automatic first view
     page.click("#answer a.cite[data-n='1']")
     assert "Yao Gaoyuan" in page.wait_for_selector("#source mark#highlight").inner_text()
+
+
+def test_the_highlight_is_right_after_emoji(browser, pipeline, tmp_path):
+    from tests.conftest import SEEDS
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "seeds" / "emoji.txt").write_text(
+        "Festival News 🎉🎉\n\nThe lantern festival 🏮🏮🏮 drew crowds. "
+        "The Mudeung lantern festival was organised by Baek Harin this spring.\n", encoding="utf-8")
+    with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log") as server:
+        page = opened(browser, server)
+        ask(page, "Who organised the Mudeung lantern festival?")
+        highlight = page.wait_for_selector("#source mark#highlight")
+        assert highlight.inner_text() == "The Mudeung lantern festival was organised by Baek Harin this spring."
