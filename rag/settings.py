@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
 
-    answerer: str = Field("rules", description="neural | rules | seq2seq")
+    answerer: str = Field("neural", description="neural | rules | seq2seq")
     reader_model: Path | None = Field(
         None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "
         "default: the one shipped in the package."

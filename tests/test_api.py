@@ -155,10 +155,11 @@ def test_over_capacity_requests_get_503_with_retry_after(pipeline):
 
 def test_rag_serve_answers_over_real_http(pipeline, tmp_path):
     with live_server.running(pipeline.settings.source_dir, pipeline.settings.index_dir, tmp_path / "log") as server:
-        body = httpx.post(f"{server.url}/ask", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30).json()
+        question = {"question": "Who is the mayor of Hangzhou?", "answerer": "rules"}
+        body = httpx.post(f"{server.url}/ask", json=question, timeout=30).json()
         assert body["answer"].startswith("Yao Gaoyuan") and body["citations"]
         assert httpx.post(f"{server.url}/ask", json={"question": ""}, timeout=30).status_code == 422
-        stream = httpx.post(f"{server.url}/ask/stream", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30)
+        stream = httpx.post(f"{server.url}/ask/stream", json=question, timeout=30)
         assert server_sent_events(stream.text)[0][1]["answer"] == body["answer"]
         assert "rag_requests_total" in httpx.get(f"{server.url}/metrics", timeout=5).text
         assert httpx.get(server.url, timeout=5).headers["content-type"].startswith("text/html")

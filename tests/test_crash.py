@@ -47,7 +47,7 @@ def test_indexing_process_killed_mid_write_leaves_a_loadable_index(built, tmp_pa
     if point == "after-source-file":  # the file landed, the index did not: the next start indexes it
         reopened = Pipeline.open(Settings(source_dir=source, index_dir=index), log=lambda message: None)
         assert "crashed" in reopened.store.documents and not list(index.glob(".tmp-*"))
-        assert reopened.ask("Who is the mayor of Hangzhou?").text == "Yao Gaoyuan"
+        assert reopened.ask("Who is the mayor of Hangzhou?", answerer="rules").text == "Yao Gaoyuan"
 
 
 def test_server_killed_during_adds_keeps_every_acknowledged_document(built, tmp_path):
@@ -84,7 +84,8 @@ def test_server_killed_during_adds_keeps_every_acknowledged_document(built, tmp_
             assert set(acknowledged) <= listed, f"lost after kill {round_}: {set(acknowledged) - listed}"
             health = httpx.get(f"{restarted.url}/health", timeout=10).json()
             assert health["documents"] == len(listed)
-            answer = httpx.post(f"{restarted.url}/ask", json={"question": "Who is the mayor of Hangzhou?"}, timeout=30)
+            answer = httpx.post(f"{restarted.url}/ask", json={"question": "Who is the mayor of Hangzhou?", "answerer": "rules"},
+                                timeout=30)
             assert answer.json()["text"] == "Yao Gaoyuan"
         finally:
             live_server.stop(restarted)

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_cli import rag
 
-GUARD = {
+RULES_GUARD = {
     "--min-f1": "0.63",  # measured 0.671
     "--min-em": "0.55",  # measured 0.595
     "--min-recall-at-5": "0.95",  # measured 0.988
@@ -27,9 +27,9 @@ def workdir(tmp_path_factory):
 
 
 def test_quality_guard_on_the_project_eval_set(workdir):
-    flags = [item for pair in GUARD.items() for item in pair]
-    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--out", str(workdir / "out"), *flags,
-               tmp_path=workdir)
+    flags = [item for pair in RULES_GUARD.items() for item in pair]
+    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--answerer", "rules",
+               "--out", str(workdir / "out"), *flags, tmp_path=workdir)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((workdir / "out" / "report.json").read_text())
     assert report["runs"][0]["metrics"]["questions"] == 100
@@ -40,7 +40,8 @@ def test_quality_guard_on_the_project_eval_set(workdir):
 
 def test_threshold_that_is_not_met_fails_the_command(workdir):
     done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--split", "dev", "--retrieval",
-               "dense,hybrid", "--min-f1", "0.99", "--out", str(workdir / "strict"), tmp_path=workdir)
+               "dense,hybrid", "--answerer", "rules", "--min-f1", "0.99", "--out", str(workdir / "strict"),
+               tmp_path=workdir)
     assert done.returncode == 1
     assert "FAIL rules+dense@5: f1" in done.stderr and "FAIL rules+hybrid@5: f1" in done.stderr
     report = json.loads((workdir / "strict" / "report.json").read_text())
@@ -54,3 +55,38 @@ def test_malformed_dataset_names_the_line_and_writes_no_report(workdir):
     done = rag("eval", "--dataset", str(bad), "--out", str(workdir / "bad-out"), tmp_path=workdir)
     assert done.returncode == 2 and "line 2: field 'answers' must be list" in done.stderr
     assert not (workdir / "bad-out").exists()
+
+
+NEURAL_GUARD = {  # the default answerer on the project's eval set
+    "--min-f1": "NEURAL_F1",
+    "--min-em": "NEURAL_EM",
+    "--min-citation-precision": "NEURAL_CP",
+    "--min-abstention-accuracy": "NEURAL_ABST",
+    "--max-false-abstention": "NEURAL_FALSE",
+}
+DEV = ROOT.parent / "shared" / "data" / "qa" / "dev.jsonl"
+DEV_SLICE = ("Construction", "Black_Death", "Geology")  # 3 of the 45 dev articles: 320 questions, 70 paragraphs
+DEV_GUARD = {
+    "--min-f1": "DEV_F1",
+    "--min-abstention-accuracy": "DEV_ABST",
+}
+
+
+def test_quality_guard_for_the_neural_reader(workdir):
+    flags = [item for pair in NEURAL_GUARD.items() for item in pair]
+    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--answerer", "neural",
+               "--out", str(workdir / "neural"), *flags, tmp_path=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_quality_guard_on_public_dev_data(workdir):
+    """Public data the reader never trained on, indexed as a corpus: the guard against a reader that only
+    does well on our own articles. The slice is written to a temporary file, never into the project."""
+    assert DEV.is_file(), f"the dev data is read from {DEV} (shared/ beside the checkout)"
+    lines = [line for line in DEV.read_text().splitlines() if json.loads(line)["title"] in DEV_SLICE]
+    (workdir / "dev-slice.jsonl").write_text("\n".join(lines) + "\n")
+    flags = [item for pair in DEV_GUARD.items() for item in pair]
+    done = rag("eval", "--squad", str(workdir / "dev-slice.jsonl"), "--answerer", "neural",
+               "--out", str(workdir / "dev"), *flags, tmp_path=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((workdir / "dev" / "report.json").read_text())["runs"][0]["metrics"]["questions"] == len(lines)

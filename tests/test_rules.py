@@ -19,7 +19,7 @@ OUT_OF_CORPUS = [
 
 @pytest.mark.parametrize("question, answer, doc_id", KNOWN)
 def test_known_questions_get_the_right_cited_answer(pipeline, question, answer, doc_id):
-    result = pipeline.ask(question)
+    result = pipeline.ask(question, answerer="rules")
     assert not result.abstained, result.reason
     assert result.answer.startswith(answer) and "[1]" in result.answer
     first = result.citations[0]
@@ -30,14 +30,14 @@ def test_known_questions_get_the_right_cited_answer(pipeline, question, answer, 
 
 @pytest.mark.parametrize("question", OUT_OF_CORPUS)
 def test_questions_the_articles_do_not_answer_abstain(pipeline, question):
-    result = pipeline.ask(question)
+    result = pipeline.ask(question, answerer="rules")
     assert result.abstained and result.answer == IDK and result.citations == []
     assert result.passages, "the closest passages are still listed"
 
 
 def test_answer_is_never_words_of_the_question(pipeline):
     for question in ["Who met Lu Shan, Vice Governor of Zhejiang Province?", "Which city is Gwangju partnering with?"]:
-        result = pipeline.ask(question)
+        result = pipeline.ask(question, answerer="rules")
         if not result.abstained:
             answer = result.answer.split(" [")[0].lower()
             assert answer not in question.lower()
@@ -50,6 +50,6 @@ def test_empty_question_has_no_terms_and_abstains(pipeline):
 
 def test_a_name_titled_with_another_role_does_not_answer_a_role_question(pipeline):
     # "Mayor Kang" sits next to "Gyeonggi Province" in one sentence, but the question asks for the governor.
-    assert pipeline.ask("Who is the governor of Gyeonggi Province?").answer.startswith("Kim Dong-yeon")
+    assert pipeline.ask("Who is the governor of Gyeonggi Province?", answerer="rules").answer.startswith("Kim Dong-yeon")
     # A question that does not ask for a role must not penalise a titled name ("President Ma Yanming").
-    assert pipeline.ask("Who did Mayor Kang meet at Zhejiang University?").answer.startswith("Ma Yanming")
+    assert pipeline.ask("Who did Mayor Kang meet at Zhejiang University?", answerer="rules").answer.startswith("Ma Yanming")

@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rag.settings import Settings
+from rag.train.card import calibration_section
 from rag.train.run import best_threshold, squad2_summary
 
 COVERAGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -47,4 +48,8 @@ def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> d
     result = {"command": " ".join(["rag", *sys.argv[1:]]), "questions": len(readings), "k": settings.k,
               "null_threshold": round(threshold, 4), "min_coverage": floor, "dev_corpus_scores": summary}
     (model / "calibration.json").write_text(json.dumps(result, indent=2))
+    card = model / "MODEL_CARD.md"
+    if card.exists():
+        text = card.read_text().split("\n## Calibration")[0].rstrip() + "\n"
+        card.write_text(text + calibration_section(result))
     return result

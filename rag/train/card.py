@@ -21,6 +21,25 @@ does not contain its answer (`negatives` in the recipe). Dev data (`dev.jsonl`: 
 articles, none in train) picks the no-answer margin and is never trained on."""
 
 
+def calibration_section(result: dict) -> str:
+    rows = "\n".join(f"| {name} | {value} |" for name, value in result["dev_corpus_scores"].items())
+    return f"""
+## Calibration (dev data indexed as a corpus, asked through retrieval)
+
+```
+{result['command']}
+```
+
+{result['questions']} dev questions, top-{result['k']} passages: answer only when the best span beats the
+passages' best no-answer score by more than {result['null_threshold']} and its passage covers at least
+{result['min_coverage']} of the question's key terms (IDF-weighted). Scores at those thresholds:
+
+| metric | value |
+|---|---|
+{rows}
+"""
+
+
 def render(card: dict) -> str:
     metrics = card.get("dev_metrics") or {}
     rows = "\n".join(f"| {name} | {value} |" for name, value in metrics.items())
@@ -37,8 +56,8 @@ An encoder ({card['recipe']['base']}) with a start/end span head; the first toke
 ```
 
 {card['steps']} steps ({card['epochs']} epochs) over {card['windows']} windows from {card['examples']} examples
-in {card['train_minutes']} minutes on {card['machine']} ({card['threads']} threads); final training loss
-{card['train_loss']}. Malformed training lines skipped: {card['skipped_lines']}.
+in {card['train_minutes']} minutes on {card['machine']} ({card['threads']} threads); mean training loss over
+the run {card['train_loss']}. Malformed training lines skipped: {card['skipped_lines']}.
 
 ## Recipe
 
