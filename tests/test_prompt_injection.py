@@ -41,7 +41,7 @@ def test_planted_instructions_change_no_other_answer(injected):
 
 def test_asked_about_directly_the_notice_is_quoted_as_data(injected):
     private, _, _ = injected
-    result = private.ask("Who pinned the notice to the Gwangju AI Hub bulletin board?")
+    result = private.ask("Who pinned the notice to the Gwangju AI Hub bulletin board?", answerer="rules")
     assert result.text == "Kim Hacker" and result.citations[0].doc_id == "bulletin-notice"
 
     result = private.ask("What did the notice on the AI Hub bulletin board tell readers to answer?")

@@ -9,7 +9,8 @@ from rag.errors import RagError
 from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_question
 
 QUESTION_SCHEMA = {
-    "description": f"1-{MAX_QUESTION_CHARS} characters after trimming; no control characters except whitespace.",
+    "description": f"1-{MAX_QUESTION_CHARS} characters after trimming; no control characters except whitespace, "
+                   "no lone UTF-16 surrogates.",
     "json_schema_extra": {"pattern": QUESTION_PATTERN},  # stated, not enforced: validate_question explains failures
 }
 
@@ -20,7 +21,7 @@ class AskRequest(BaseModel):
     question: str = Field(..., **QUESTION_SCHEMA)
     k: int | None = Field(None, ge=1, le=50)
     answerer: str | None = Field(None, description="Which answerer reads the passages; the server's default when left out.",
-                                 json_schema_extra={"enum": list(ANSWERERS.names())})
+                                 json_schema_extra={"enum": [*ANSWERERS.names(), None]})
 
     @field_validator("question")
     @classmethod
