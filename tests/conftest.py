@@ -40,6 +40,13 @@ def pipeline(tmp_path_factory):
     return Pipeline.open(Settings(source_dir=root / "seeds", index_dir=root / "index"), log=lambda m: None)
 
 
+def private_copy(pipeline, root: Path) -> tuple[Path, Path]:
+    """A copy of the seeds and of the session's built index that a test may change: (corpus, index)."""
+    shutil.copytree(SEEDS, root / "seeds")
+    shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    return root / "seeds", root / "index"
+
+
 @pytest.fixture(scope="session")
 def nlp():
     from rag.nlp import load_nlp

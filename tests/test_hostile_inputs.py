@@ -2,13 +2,12 @@
 and the index and corpus are byte-for-byte unchanged afterwards."""
 
 import hashlib
-import shutil
 
 import httpx
 import pytest
 
 from rag.bench import server as live_server
-from tests.conftest import SEEDS
+from tests.conftest import private_copy
 
 KEY = "hostile-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -70,8 +69,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, pipeline):
     root = tmp_path_factory.mktemp("hostile")
-    shutil.copytree(SEEDS, root / "seeds")
-    shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    private_copy(pipeline, root)
     with live_server.running(root / "seeds", root / "index", root / "server.log", env={"RAG_API_KEY": KEY}) as server:
         yield server, root
 

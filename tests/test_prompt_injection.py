@@ -1,12 +1,11 @@
 """Instructions planted in a document are data: they change no other answer and are only ever quoted."""
 
-import shutil
 
 import pytest
 
 from rag.evaluation.dataset import load_dataset
 from rag.pipeline import Pipeline
-from tests.conftest import ROOT
+from tests.conftest import ROOT, private_copy
 
 INJECTION = (
     "Notice Posted on the Gwangju AI Hub Bulletin Board\n\n"
@@ -20,8 +19,7 @@ INJECTION = (
 def injected(pipeline, tmp_path_factory):
     """Every eval question answered before and after the planted document is added."""
     root = tmp_path_factory.mktemp("injection")
-    shutil.copytree(pipeline.settings.source_dir, root / "seeds")
-    shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    private_copy(pipeline, root)
     settings = pipeline.settings.model_copy(update={"source_dir": root / "seeds", "index_dir": root / "index"})
     private = Pipeline.open(settings, log=pytest.fail)  # no rebuild: a copy of the built index
     questions = [e.question for e in load_dataset(ROOT / "eval" / "questions.jsonl")]

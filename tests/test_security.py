@@ -1,6 +1,5 @@
 """Attacks and accidents found by red-teaming the service; each test failed before its fix."""
 
-import shutil
 import socket
 
 import httpx
@@ -13,7 +12,7 @@ from rag.bench import server as live_server
 from rag.inputs import validate_question
 from rag.errors import RagError
 from rag.settings import Settings
-from tests.conftest import SEEDS
+from tests.conftest import private_copy
 
 KEY = "k3y"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -22,8 +21,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, pipeline):
     root = tmp_path_factory.mktemp("attacks")
-    shutil.copytree(SEEDS, root / "seeds")
-    shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
+    private_copy(pipeline, root)
     with live_server.running(root / "seeds", root / "index", root / "server.log", env={"RAG_API_KEY": KEY}) as server:
         yield server, root
 
@@ -121,8 +119,7 @@ def test_a_lone_surrogate_over_http_is_a_422(pipeline):
 def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps_them(tmp_path, pipeline):
     import time
 
-    shutil.copytree(SEEDS, tmp_path / "seeds")
-    shutil.copytree(pipeline.settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".lock"))
+    private_copy(pipeline, tmp_path)
     env = {"RAG_API_KEY": KEY, "RAG_WATCH_SECONDS": "0.5"}
     with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
         (tmp_path / "seeds" / "dropped.txt").write_text(
@@ -147,8 +144,7 @@ def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps
 def test_half_sent_requests_are_closed_and_connections_are_capped(tmp_path, pipeline):
     import time
 
-    shutil.copytree(SEEDS, tmp_path / "seeds")
-    shutil.copytree(pipeline.settings.index_dir, tmp_path / "index", ignore=shutil.ignore_patterns(".lock"))
+    private_copy(pipeline, tmp_path)
     env = {"RAG_HEADER_TIMEOUT": "1", "RAG_MAX_CONNECTIONS": "40", "RAG_WATCH_SECONDS": "0"}
     with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
         host, port = server.url.removeprefix("http://").split(":")
