@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -34,6 +35,30 @@ def replacing(target: Path) -> Iterator[Path]:
         else:
             temporary.unlink(missing_ok=True)
         raise
+
+
+TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)-\d+-[0-9a-f]{8}$")
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Temporary files of writers that were killed (their process is gone); a live writer's are kept."""
+    removed = []
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = TEMPORARY.match(path.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_bytes(target: Path, payload: bytes) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from rag.contracts import Chunk, Sentence
+from rag.contracts import Chunk, Sentence, Token
 from rag.load import Document
 from rag.text import trim_span
 
@@ -77,9 +77,10 @@ def _parseable(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _split_long(sentence: Sentence, limit: int, count_tokens: Callable[[str], int], text: str) -> list[Sentence]:
-    """A sentence over the window is cut at word boundaries rather than silently truncated by the model."""
+    """A sentence over the window is cut at word boundaries rather than silently truncated by the model;
+    a single "word" longer than the window (a hash, a run of symbols) is cut inside itself."""
     pieces, current, used = [], [], 0
-    for token in sentence.tokens:
+    for token in (part for t in sentence.tokens for part in _fitting(t, limit, count_tokens, text)):
         cost = count_tokens(text[token[0] : token[1]])
         if current and used + cost > limit:
             pieces.append(current)
@@ -89,6 +90,16 @@ def _split_long(sentence: Sentence, limit: int, count_tokens: Callable[[str], in
     if current:
         pieces.append(current)
     return [Sentence(p[0][0], p[-1][1], p) for p in pieces]
+
+
+def _fitting(token: Token, limit: int, count_tokens: Callable[[str], int], text: str) -> list[Token]:
+    """The token itself, or halves of it (recursively) until each fits in `limit` wordpieces."""
+    start, end, lemma, content = token
+    if count_tokens(text[start:end]) <= limit or end - start < 2:
+        return [token]
+    middle = (start + end) // 2
+    return [*_fitting((start, middle, lemma, content), limit, count_tokens, text),
+            *_fitting((middle, end, lemma, content), limit, count_tokens, text)]
 
 
 def chunk_document(

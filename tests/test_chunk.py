@@ -76,3 +76,14 @@ def test_trim_span_removes_articles_and_punctuation():
     text = 'at the "Kim Dae-jung Convention Center", then'
     start, end = trim_span(text, 3, 40)
     assert text[start:end] == "Kim Dae-jung Convention Center"
+
+
+def test_a_single_word_longer_than_the_window_is_cut_not_truncated(nlp, embedder):
+    from rag.load import document_from_text
+
+    blob = "x|" * 3000  # one spaCy token, 6,000 wordpieces
+    document = document_from_text("blob", f"Blob Title\n\nThe checksum is {blob} and nothing else.\n")
+    chunks = chunk_document(document, nlp, embedder.count_tokens, 128, 1)
+    assert len(chunks) > 10
+    assert all(embedder.count_tokens(c.embedding_text()) <= 128 + 2 for c in chunks)
+    assert blob in "".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)

@@ -102,3 +102,19 @@ def test_server_starts_on_a_truncated_index_by_rebuilding_it(built, tmp_path):
     log = (tmp_path / "server.log").read_text()
     assert "is 1000 bytes, expected" in log and "building it from" in log
     load(index)  # the rebuilt index is sound
+
+
+def test_temporary_files_of_killed_writers_are_removed_at_the_next_start(corpus, tmp_path):
+    import os
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    dead = corpus / ".note.txt.tmp-999999999-1-0123abcd"  # no such process
+    dead.write_text("half a file")
+    alive = corpus / f".other.txt.tmp-{os.getpid()}-1-0123abcd"  # a writer still running
+    alive.write_text("being written")
+    messages = []
+    Pipeline.open(Settings(source_dir=corpus, index_dir=tmp_path / "index"), log=messages.append)
+    assert not dead.exists() and alive.exists()
+    assert any("left by an interrupted write" in m and dead.name in m for m in messages)

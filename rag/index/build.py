@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from tqdm import tqdm
 
+from rag.atomic import remove_leftovers
 from rag.chunk import chunk_document
 from rag.contracts import Chunk
 from rag.embed import Embedder
@@ -131,6 +132,9 @@ def open_store(
     """Load the index, bringing in changed files one by one, or (re)build it when missing, damaged, built with
     other settings, or asked to. Holds the index folder's writer lock, so a running server's writes wait."""
     with writer_lock(settings.index_dir):
+        for folder in (settings.source_dir, settings.index_dir):
+            for name in remove_leftovers(folder):
+                log(f"removed {folder / name}, left by an interrupted write")
         reason = "rebuild requested" if rebuild else None
         if reason is None:
             try:
