@@ -28,10 +28,10 @@ def check_answerer(name: str) -> str:
 @ANSWERERS.register("neural")
 def _neural(settings, store, nlp) -> Answerer:
     from rag.answer.neural import NeuralAnswerer
-    from rag.answer.spans import SpanModel
+    from rag.answer.spans import load_span_model
     from rag.answer.terms import PassageCoverage, TermWeights
 
-    model = SpanModel(settings.reader_model or PACKAGED_READER, threads=settings.reader_threads)
+    model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads)
     return NeuralAnswerer(model, PassageCoverage(TermWeights(store.chunks), nlp))
 
 

@@ -1,9 +1,10 @@
 """The `neural` reader: a trained span model reads the retrieved passages and returns a verbatim span.
 
 The best span across all passages wins by start+end score; the reader abstains when that span does
-not beat the passages' best "no answer" score by the margin calibrated on dev data, or when the passage
-it comes from covers too little of the question's key terms (the rules' support check, also calibrated). The span is cut
-from the chunk text and mapped back to offsets in the original file, so `cite` can check and quote it.
+not beat the passages' best "no answer" score by the margin calibrated on dev data, or when the
+passage it comes from covers too little of the question's key terms (the rules' support check, also
+calibrated). The span is cut from the chunk text and mapped back to offsets in the original file, so
+`cite` can check and quote it.
 """
 
 from __future__ import annotations

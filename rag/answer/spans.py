@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ class Span:
     end: int
     score: float  # start + end logit
     margin: float  # score minus the lowest no-answer score over every window: > threshold means "answer"
+
+
+@lru_cache(maxsize=4)
+def load_span_model(folder: Path, threads: int = 1) -> SpanModel:
+    """One session per model folder: every index snapshot's reader shares it (it never depends on the index)."""
+    return SpanModel(folder, threads)
 
 
 class ModelFileError(RagError):
