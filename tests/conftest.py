@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -45,6 +46,16 @@ def private_copy(pipeline, root: Path) -> tuple[Path, Path]:
     shutil.copytree(SEEDS, root / "seeds")
     shutil.copytree(pipeline.settings.index_dir, root / "index", ignore=shutil.ignore_patterns(".lock"))
     return root / "seeds", root / "index"
+
+
+@contextlib.contextmanager
+def live_copy(pipeline, root: Path, env: dict[str, str]):
+    """A real `rag serve` on a private copy, its log in root/server.log."""
+    from rag.bench import server as live_server
+
+    corpus, index = private_copy(pipeline, root)
+    with live_server.running(corpus, index, root / "server.log", env=env) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,7 @@ import hashlib
 import httpx
 import pytest
 
-from rag.bench import server as live_server
-from tests.conftest import private_copy
+from tests.conftest import live_copy
 
 KEY = "hostile-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -69,8 +68,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, pipeline):
     root = tmp_path_factory.mktemp("hostile")
-    private_copy(pipeline, root)
-    with live_server.running(root / "seeds", root / "index", root / "server.log", env={"RAG_API_KEY": KEY}) as server:
+    with live_copy(pipeline, root, {"RAG_API_KEY": KEY}) as server:
         yield server, root
 
 

@@ -8,11 +8,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from rag.api.app import create_app
-from rag.bench import server as live_server
 from rag.inputs import validate_question
 from rag.errors import RagError
 from rag.settings import Settings
-from tests.conftest import private_copy
+from tests.conftest import live_copy
 
 KEY = "k3y"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -21,8 +20,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, pipeline):
     root = tmp_path_factory.mktemp("attacks")
-    private_copy(pipeline, root)
-    with live_server.running(root / "seeds", root / "index", root / "server.log", env={"RAG_API_KEY": KEY}) as server:
+    with live_copy(pipeline, root, {"RAG_API_KEY": KEY}) as server:
         yield server, root
 
 
@@ -119,9 +117,8 @@ def test_a_lone_surrogate_over_http_is_a_422(pipeline):
 def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps_them(tmp_path, pipeline):
     import time
 
-    private_copy(pipeline, tmp_path)
     env = {"RAG_API_KEY": KEY, "RAG_WATCH_SECONDS": "0.5"}
-    with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
+    with live_copy(pipeline, tmp_path, env) as server:
         (tmp_path / "seeds" / "dropped.txt").write_text(
             "Harbour Tram Opens\n\nThe harbour tram line opened on 4 May with nine stations.\n")
         with httpx.Client(base_url=server.url, timeout=60) as client:
@@ -144,9 +141,8 @@ def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps
 def test_half_sent_requests_are_closed_and_connections_are_capped(tmp_path, pipeline):
     import time
 
-    private_copy(pipeline, tmp_path)
     env = {"RAG_HEADER_TIMEOUT": "1", "RAG_MAX_CONNECTIONS": "40", "RAG_WATCH_SECONDS": "0"}
-    with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log", env=env) as server:
+    with live_copy(pipeline, tmp_path, env) as server:
         host, port = server.url.removeprefix("http://").split(":")
         slow = []
         for _ in range(30):
