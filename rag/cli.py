@@ -325,7 +325,7 @@ def evaluate(
 
     settings = settings_from(k=k, source_dir=source, index_dir=index_dir)
     if squad is not None:
-        from rag.evaluation.squad import squad_eval_set
+        from rag.evaluation.paragraphs import squad_eval_set
 
         source, index_dir, examples = squad_eval_set(squad, settings.cache_dir, limit)
         settings = settings.model_copy(update={"source_dir": source, "index_dir": index_dir})

@@ -21,7 +21,7 @@ COVERAGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> dict:
-    from rag.evaluation.squad import squad_eval_set
+    from rag.evaluation.paragraphs import squad_eval_set
     from rag.pipeline import Pipeline
 
     source, index, examples = squad_eval_set(squad, settings.cache_dir, limit)
