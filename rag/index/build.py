@@ -107,15 +107,14 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     ids = document_ids([settings.source_dir / name for name in current])
     for name in removed + changed:
         if name in by_file and (name in removed or by_file[name] != ids[settings.source_dir / name]):
-            store = store.without_document(by_file[name]) if len(store.documents) > 1 else store
+            store = _without(store, by_file[name])
     for name in changed:
         path = settings.source_dir / name
         try:
             document = read_document(path, ids[path])
         except RagError as exc:
             log(f"skipped {name}: {exc}")
-            if ids[path] in store.documents and len(store.documents) > 1:
-                store = store.without_document(ids[path])
+            store = _without(store, ids[path])
             continue
         chunks = chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
         store = store.with_document(document, chunks, embedder.encode([c.embedding_text() for c in chunks]))
@@ -124,6 +123,11 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     log(f"{settings.source_dir}: {len(changed)} file(s) added or changed, {len(removed)} removed; "
         f"{len(store.documents)} documents as {len(store.chunks)} chunks")
     return store
+
+
+def _without(store: Store, doc_id: str) -> Store:
+    """The store minus one document, if it holds it; an index always keeps at least one."""
+    return store.without_document(doc_id) if doc_id in store.documents and len(store.documents) > 1 else store
 
 
 def open_store(
