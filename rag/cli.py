@@ -257,6 +257,12 @@ def train_reader(
     seed: Annotated[int, typer.Option(help="Seeds sampling, shuffling and initialisation.")] = 13,
     threads: Annotated[int, typer.Option(min=1, help="torch threads: the machine's cores.")] = os.cpu_count() or 1,
     save_steps: Annotated[int, typer.Option(min=1, help="Checkpoint every this many steps.")] = 300,
+    max_tokens: Annotated[int, typer.Option(min=32, help="Training window in tokens.")] = 256,
+    stride: Annotated[int, typer.Option(min=0, help="Tokens shared by neighbouring windows.")] = 96,
+    keep_empty: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of answer-less windows kept.")] = 0.1,
+    negatives: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of questions also paired with "
+                                             "another paragraph of their article, as unanswerable.")] = 0.3,
+    max_answer_words: Annotated[int, typer.Option(min=1, help="Drop examples with longer answers.")] = 12,
     limit: Annotated[int, typer.Option(min=0, help="Read only the first N training examples (0: all).")] = 0,
     dev_limit: Annotated[int, typer.Option(min=0, help="Score only the first N dev examples (0: all).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")] = False,
@@ -265,7 +271,8 @@ def train_reader(
     from rag.train.run import Recipe, train_reader as run
 
     recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
-                    seed=seed, threads=threads, save_steps=save_steps, limit=limit)
+                    seed=seed, threads=threads, save_steps=save_steps, max_tokens=max_tokens, stride=stride,
+                    keep_empty=keep_empty, negatives=negatives, max_answer_words=max_answer_words, limit=limit)
     card = run(data, dev, out, recipe, resume=resume, dev_limit=dev_limit)
     typer.echo(json.dumps({"steps": card["steps"], "train_minutes": card["train_minutes"]} | card["dev_metrics"], indent=2))
     typer.echo(f"model card: {out / 'MODEL_CARD.md'}")

@@ -74,13 +74,14 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
     features = windows(examples, tokenizer, recipe.max_tokens, recipe.stride, recipe.keep_empty, recipe.seed)
     log(f"{len(examples)} examples ({sum(not e.answerable for e in examples)} unanswerable) → {len(features)} windows")
 
-    model = AutoModelForQuestionAnswering.from_pretrained(str(base))
+    model = AutoModelForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32)
+    gpu = torch.cuda.is_available()  # same recipe on either; the card names the device
     arguments = TrainingArguments(
         output_dir=str(checkpoints), per_device_train_batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate, num_train_epochs=recipe.epochs, max_steps=recipe.max_steps,
         warmup_steps=0.1, weight_decay=0.01, lr_scheduler_type="linear",
         save_strategy="steps", save_steps=recipe.save_steps, save_total_limit=2,
-        logging_steps=25, report_to="none", seed=recipe.seed, data_seed=recipe.seed, use_cpu=True,
+        logging_steps=25, report_to="none", seed=recipe.seed, data_seed=recipe.seed, use_cpu=not gpu,
         dataloader_pin_memory=False, train_sampling_strategy="group_by_length",
     )
     trainer = Trainer(model=model, args=arguments, train_dataset=features,
@@ -92,16 +93,17 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
         outcome = trainer.train(resume_from_checkpoint=checkpoint)
     train_seconds = time.time() - started
 
-    export(model.eval(), tokenizer, out, recipe)
+    export(model.cpu().eval(), tokenizer, out, recipe)
     metrics = {}
     if dev is not None:
-        metrics = score_and_calibrate(out, dev, dev_limit)
+        metrics = score_and_calibrate(out, dev, dev_limit, recipe.threads)
     card = {
         "recipe": asdict(recipe), "data": str(data), "dev": str(dev) if dev else None,
         "examples": len(examples), "windows": len(features), "skipped_lines": len(loaded.skipped),
         "steps": outcome.global_step, "epochs": round(trainer.state.epoch or 0, 3),
         "train_loss": round(outcome.training_loss, 4), "train_minutes": round(train_seconds / 60, 1),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}", "threads": recipe.threads,
+        "machine": torch.cuda.get_device_name() if gpu else f"{os.cpu_count()} cores, {platform.machine()}",
+        "threads": recipe.threads,
         "command": " ".join(["rag", *sys.argv[1:]]) if sys.argv[0].endswith("rag") else " ".join(sys.argv),
         "dev_metrics": metrics, "log": trainer.state.log_history[-40:],
     }
@@ -160,7 +162,7 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     log(f"exported the reader to {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB, int8)")
 
 
-def score_and_calibrate(folder: Path, dev: Path, limit: int = 0) -> dict:
+def score_and_calibrate(folder: Path, dev: Path, limit: int = 0, threads: int = 0) -> dict:
     """SQuAD 2.0 scores on dev given the gold paragraph, with the no-answer margin that maximises F1
     written into reader.json (the official evaluation's best_f1_thresh)."""
     from tqdm import tqdm
@@ -168,7 +170,7 @@ def score_and_calibrate(folder: Path, dev: Path, limit: int = 0) -> dict:
     from rag.answer.spans import SpanModel
 
     examples = read_examples(dev, limit or None).examples
-    model = SpanModel(folder, threads=os.cpu_count() or 1)
+    model = SpanModel(folder, threads=threads or os.cpu_count() or 1)
     rows = []
     started = time.perf_counter()
     for example in tqdm(examples, desc="Scoring on dev", unit="q"):
