@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test,bench,train]"
+	$(BIN)/pip install --quiet -e ".[test,bench,train,postgres]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -71,15 +71,19 @@ def index(
 ):
     """Build the index (or check it is up to date)."""
     from rag.embed import load_embedder
-    from rag.index.build import open_store
+    from rag.index import open_index
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
     messages: list[str] = []
-    store = open_store(settings, embedder, rebuild=rebuild, log=lambda m: (messages.append(m), typer.echo(m, err=True)))
+    store = open_index(settings, embedder, rebuild=rebuild, sync=True,
+                       log=lambda m: (messages.append(m), typer.echo(m, err=True)))
+    m = store.manifest
+    where = "the database" if store.shared else settings.index_dir
     if not messages:  # nothing was (re)built
-        m = store.manifest
-        typer.echo(f"index up to date: {m['documents']} documents, {m['chunks']} chunks in {settings.index_dir}")
+        typer.echo(f"index up to date: {m['documents']} documents, {m['chunks']} chunks in {where}")
+    elif store.shared:
+        typer.echo(f"indexed {m['documents']} documents as {m['chunks']} chunks in {where}", err=True)
 
 
 @app.command()
@@ -209,9 +213,11 @@ def load(
 @user_errors
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and few runs: checks it works, in seconds.")] = False,
-    only: Annotated[Optional[str], typer.Option(help="Comma-separated sections: build, retrieval, service, "
-                                                     "cold_start, seq2seq, peers.")] = None,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated sections: build, retrieval, postgres, "
+                                                     "service, cold_start, seq2seq, peers.")] = None,
     sizes: Annotated[Optional[str], typer.Option(help="Comma-separated vector counts for the retrieval section.")] = None,
+    postgres_sizes: Annotated[Optional[str], typer.Option(help="Comma-separated chunk counts for the postgres "
+                                                               "section (RAG_DATABASE_URL, else a throwaway server).")] = None,
     repeat: Annotated[Optional[int], typer.Option(min=1, help="Measured runs per timing, after a warm-up.")] = None,
     dataset: Annotated[Path, typer.Option(help="Eval questions used as queries.")] = Path("eval/questions.jsonl"),
     t5_skeleton: Annotated[Path, typer.Option(help="flan-t5-small config and tokenizer (no weights needed).")] = Path(
@@ -220,7 +226,8 @@ def bench(
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Measure build, retrieval, the live service, cold start, seq2seq runtimes and LangChain; check the targets."""
+    """Measure build, retrieval (FAISS and PostgreSQL), the live service, cold start, seq2seq runtimes and LangChain;
+    check the targets."""
     from rag.bench.report import write_bench
     from rag.bench.run import SECTIONS, BenchConfig, run_bench
 
@@ -232,6 +239,8 @@ def bench(
             raise RagError(f"unknown bench section(s) {', '.join(sorted(unknown))}; choose from: {', '.join(SECTIONS)}")
     if sizes:
         overrides["sizes"] = [int(size) for size in split_list(sizes, "")]
+    if postgres_sizes:
+        overrides["postgres_sizes"] = [int(size) for size in split_list(postgres_sizes, "")]
     if repeat:
         overrides["repeat"] = repeat
     config = BenchConfig.quick(**overrides) if quick else BenchConfig(**overrides)

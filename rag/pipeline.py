@@ -18,11 +18,11 @@ from rag.chunk import chunk_document
 from rag.cite import cite
 from rag.contracts import Hit, Result
 from rag.embed import Embedder, load_embedder
-from rag.errors import RagError
 from rag.index import vectors as vector_index
-from rag.index.build import log_to_stderr, open_store, refreshed
+from rag.index import open_index
+from rag.index.build import log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
-from rag.index.store import Store
+from rag.index.store import LastDocument, NoSuchDocument, Searchable, Store
 from rag.inputs import validate_doc_id, validate_k, validate_question
 from rag.load import Document, document_from_text
 from rag.nlp import load_nlp
@@ -30,16 +30,8 @@ from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
 
 
-class NoSuchDocument(RagError):
-    """The id names no indexed document."""
-
-
-class LastDocument(RagError):
-    """Removing it would leave nothing to index."""
-
-
 class Pipeline:
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
+    def __init__(self, settings: Settings, store: Searchable, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
         self.settings = settings
         self.embedder = embedder
         self.nlp = load_nlp(settings.spacy_model)
@@ -50,10 +42,10 @@ class Pipeline:
     @classmethod
     def open(cls, settings: Settings, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr) -> "Pipeline":
         embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
-        return cls(settings, open_store(settings, embedder, rebuild, log), embedder, log)
+        return cls(settings, open_index(settings, embedder, rebuild, log=log), embedder, log)
 
     @property
-    def store(self) -> Store:
+    def store(self) -> Searchable:
         return self.snapshot.store
 
     def retriever(self, mode: str | None = None) -> Retriever:
@@ -74,6 +66,9 @@ class Pipeline:
             document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
         )
         vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+        if self.store.shared:  # one transaction in the database, seen by every replica on its next question
+            self.store.put(document, chunks, vectors)
+            return document
 
         def change(store: Store) -> Store:
             existing = store.documents.get(doc_id)
@@ -99,6 +94,10 @@ class Pipeline:
         return document
 
     def remove_document(self, doc_id: str) -> None:
+        if self.store.shared:
+            self.store.remove(doc_id)
+            return
+
         def change(store: Store) -> Store:
             document = store.documents.get(doc_id)
             if document is None:
@@ -116,6 +115,9 @@ class Pipeline:
 
     def sync(self) -> bool:
         """Bring in files added, edited or removed in the corpus folder by anyone; True when anything changed."""
+        if self.store.shared:
+            return self.store.load(self.settings, self.embedder, self.log, self.nlp)
+
         def change(store: Store) -> Store | None:
             updated = refreshed(store, self.settings, self.embedder, self.nlp, self.log)
             if updated is not None:
@@ -171,8 +173,9 @@ class Pipeline:
 class Snapshot:
     """One version of the index with the retrievers and answerers built on it, made when first asked for."""
 
-    def __init__(self, store: Store, pipeline: Pipeline):
-        vector_index.set_nprobe(store.vectors, pipeline.settings.ivf_nprobe)
+    def __init__(self, store: Searchable, pipeline: Pipeline):
+        if not store.shared:
+            vector_index.set_nprobe(store.vectors, pipeline.settings.ivf_nprobe)
         self.store = store
         self.pipeline = pipeline
         self._retrievers: dict[str, Retriever] = {}
@@ -191,7 +194,7 @@ class Snapshot:
             self._answerers[name] = make_answerer(name, self.pipeline.settings, self.store, self.pipeline.nlp)
         return self._answerers[name]
 
-    def successor(self, store: Store) -> Snapshot:
+    def successor(self, store: Searchable) -> Snapshot:
         following = Snapshot(store, self.pipeline)
         for mode in list(self._retrievers):
             following.retriever(mode)

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=256, description="Max wordpieces per chunk (embedder window is 256).")
     chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between neighbouring chunks.")
 
+    store: str = Field(
+        "faiss", description="Where the index lives: faiss (files in index_dir, one machine) or postgres "
+        "(RAG_DATABASE_URL, one database shared by several rag serve replicas)."
+    )
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL with pgvector for RAG_STORE=postgres, e.g. postgresql://user:pass@host:5432/rag."
+    )
     index_type: Literal["auto", "flat", "ivf"] = Field(
         "auto", description="Vector index: flat (exact), ivf (approximate), or auto (flat below 50,000 chunks)."
     )
@@ -76,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError("RAG_API_KEY is set but empty: give it a value, or unset it")
         return key
 
-    @field_validator("answerer", "embedder", "retrieval", "seq2seq_runtime")
+    @field_validator("answerer", "embedder", "retrieval", "seq2seq_runtime", "store")
     @classmethod
     def known_backend(cls, name: str, info) -> str:
         """The same registries the code creates backends from: one list of names, one error listing them."""
@@ -84,10 +91,11 @@ class Settings(BaseSettings):
         from rag.answer.generators import RUNTIMES
         from rag.embed import EMBEDDERS
         from rag.errors import RagError
+        from rag.index import STORES
         from rag.retrieve import RETRIEVERS
 
         registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS,
-                    "seq2seq_runtime": RUNTIMES}[info.field_name]
+                    "seq2seq_runtime": RUNTIMES, "store": STORES}[info.field_name]
         try:
             return registry.check(name)
         except RagError as exc:

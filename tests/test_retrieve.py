@@ -24,9 +24,9 @@ def test_dense_and_hybrid_find_the_budget_passage(pipeline):
         assert hits == sorted(hits, key=lambda h: -h.score)
 
 
-def test_bm25_finds_exact_names(pipeline):
-    from rag.retrieve.bm25 import BM25Retriever
+def test_lexical_search_finds_exact_names(pipeline):
+    from rag.retrieve.lexical import LexicalRetriever
 
-    hits = BM25Retriever(pipeline.store).search("Yao Gaoyuan", 3)
+    hits = LexicalRetriever(pipeline.store).search("Yao Gaoyuan", 3)
     assert hits and "Yao Gaoyuan" in hits[0].chunk.text
-    assert BM25Retriever(pipeline.store).search("the of and", 3) == []
+    assert LexicalRetriever(pipeline.store).search("the of and", 3) == []

@@ -6,11 +6,11 @@ from rag.answer import make_answerer
 from rag.errors import RagError
 from rag.answer.generators import CTranslate2Generator, TransformersGenerator
 from rag.answer.seq2seq import Seq2SeqAnswerer, parse_citations
-from rag.answer.terms import PassageCoverage, TermWeights
+from rag.answer.terms import PassageCoverage
 
 
 def reader_for(model, pipeline, **kwargs):
-    coverage = PassageCoverage(TermWeights(pipeline.store.chunks), pipeline.nlp)
+    coverage = PassageCoverage(pipeline.store.term_weights(), pipeline.nlp)
     return Seq2SeqAnswerer(TransformersGenerator(model), coverage, pipeline.settings.min_support, **kwargs)
 
 

@@ -29,10 +29,10 @@ def check_answerer(name: str) -> str:
 def _neural(settings, store, nlp) -> Answerer:
     from rag.answer.neural import NeuralAnswerer
     from rag.answer.spans import load_span_model
-    from rag.answer.terms import PassageCoverage, TermWeights
+    from rag.answer.terms import PassageCoverage
 
     model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads)
-    return NeuralAnswerer(model, PassageCoverage(TermWeights(store.chunks), nlp))
+    return NeuralAnswerer(model, PassageCoverage(store.term_weights(), nlp))
 
 
 @ANSWERERS.register("rules")
@@ -46,14 +46,14 @@ def _rules(settings, store, nlp) -> Answerer:
 def _seq2seq(settings, store, nlp) -> Answerer:
     from rag.answer.generators import ModelUnavailable, make_generator
     from rag.answer.seq2seq import Seq2SeqAnswerer
-    from rag.answer.terms import PassageCoverage, TermWeights
+    from rag.answer.terms import PassageCoverage
     from rag.errors import RagError
 
     try:
         generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)
     except ModelUnavailable as exc:
         raise RagError(f"{exc}; choose another answerer") from None
-    coverage = PassageCoverage(TermWeights(store.chunks), nlp)
+    coverage = PassageCoverage(store.term_weights(), nlp)
     return Seq2SeqAnswerer(generator, coverage, settings.min_support, settings.max_answer_tokens)
 
 

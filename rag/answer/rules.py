@@ -15,9 +15,9 @@ from spacy.language import Language
 
 from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
-from rag.answer.terms import TermWeights, TitleTerms
+from rag.answer.terms import TitleTerms
 from rag.contracts import Chunk, Sentence
-from rag.index.store import Store
+from rag.index.store import Searchable
 from rag.contracts import Hit
 
 WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}
@@ -46,10 +46,10 @@ def normalise(text: str) -> str:
 class RulesAnswerer:
     name = "rules"
 
-    def __init__(self, store: Store, nlp: Language, min_support: float, min_confidence: float):
-        self.store = store
+    def __init__(self, store: Searchable, nlp: Language, min_support: float, min_confidence: float):
+        self.documents = store.documents
         self.nlp = nlp
-        self.weights = TermWeights(store.chunks)
+        self.weights = store.term_weights()
         self.min_support = min_support
         self.min_confidence = min_confidence
         self.title_terms = TitleTerms(nlp)
@@ -60,13 +60,13 @@ class RulesAnswerer:
             return abstain("the question has no content words to look for")
         if not hits:
             return abstain("nothing was retrieved")
-        weight = {t: self.weights.idf(t) for t in q.terms}
+        weight = self.weights.idfs(q.terms)
         total = sum(weight.values())
         question_text = normalise(question)
 
         best: Candidate | None = None
         for rank, hit in enumerate(hits):
-            text = self.store.documents[hit.chunk.doc_id].text
+            text = self.documents[hit.chunk.doc_id].text
             title_terms = self.title_terms(hit.chunk.title)
             for si, sentence in enumerate(hit.chunk.sentences):
                 lemmas = {t[2] for t in sentence.tokens}
@@ -108,13 +108,13 @@ class RulesAnswerer:
             return abstain(f"the best passage covers only {best.support:.0%} of the question's key terms", confidence)
         if confidence < self.min_confidence:
             return abstain(f"reader confidence {confidence:.2f} is below {self.min_confidence:.2f}", confidence)
-        answer_text = self.store.documents[hits[best.hit].chunk.doc_id].text[best.start : best.end]
+        answer_text = self.documents[hits[best.hit].chunk.doc_id].text[best.start : best.end]
         return Draft(text=answer_text, evidence=self._evidence(best, answer_text, hits), confidence=confidence)
 
     def _specificity(self, span_terms: set[str]) -> float:
         """Answers made only of words found all over the corpus (like "AI" here) say little."""
         top = self.weights.idf("")  # the weight of a term never seen
-        return max(self.weights.idf(t) for t in span_terms) / top
+        return max(self.weights.idfs(span_terms).values()) / top
 
     def _evidence(self, best: Candidate, answer_text: str, hits: list[Hit]) -> list[Evidence]:
         """The chosen sentence first, then other retrieved sentences that state the same answer."""
@@ -122,7 +122,7 @@ class RulesAnswerer:
         seen = {(hits[best.hit].chunk.doc_id, hits[best.hit].chunk.sentences[best.sentence].start)}
         needle = answer_text.lower()
         for h, hit in enumerate(hits):
-            text = self.store.documents[hit.chunk.doc_id].text
+            text = self.documents[hit.chunk.doc_id].text
             for si, sentence in enumerate(hit.chunk.sentences):
                 key = (hit.chunk.doc_id, sentence.start)
                 found = text[sentence.start : sentence.end].lower().find(needle)

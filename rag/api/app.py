@@ -7,7 +7,6 @@ import errno
 import hmac
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,8 +38,7 @@ from rag.api.schemas import (
     Passage,
 )
 from rag.errors import RagError
-from rag.index.store import Store
-from rag.load import TooLong, decode_text
+from rag.load import Document, TooLong, decode_text
 from rag.inputs import validate_question
 from rag.pipeline import LastDocument, NoSuchDocument, Pipeline
 from rag.settings import Settings
@@ -103,7 +101,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pipeline = pipeline or Pipeline.open(settings)
-        watcher = asyncio.create_task(watch(app.state.pipeline)) if settings.watch_seconds else None
+        # A database store is loaded by `rag index`; replicas on other machines may not share the folder.
+        polls = settings.watch_seconds and not app.state.pipeline.store.shared
+        watcher = asyncio.create_task(watch(app.state.pipeline)) if polls else None
         yield
         if watcher:
             watcher.cancel()
@@ -245,8 +245,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.get("/documents", response_model=list[DocumentSummary])
     async def documents(request: Request):
         store = current(request).store
-        counts = Counter(chunk.doc_id for chunk in store.chunks)  # one pass, not one per document
-        return [summary(store, doc_id, counts[doc_id]) for doc_id in store.documents]
+        counts = store.chunk_counts()  # one pass, not one per document
+        return [summary(document, counts.get(doc_id, 0)) for doc_id, document in store.documents.items()]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
     async def document(doc_id: str, request: Request):
@@ -254,7 +254,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         found = store.documents.get(doc_id)  # a lookup by id, never a path: ids cannot reach the file system
         if found is None:
             raise HTTPProblem(404, f"no document with id {doc_id!r}")
-        return DocumentOut(**summary(store, doc_id).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
+        chunks = store.chunk_counts().get(doc_id, 0)
+        return DocumentOut(**summary(found, chunks).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
 
     @app.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
               dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
@@ -263,7 +264,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         doc_id, text = await document_from_request(request)
         pipeline = current(request)
         document = await admitted(pipeline.add_document, doc_id, text)
-        return summary(pipeline.store, document.doc_id)
+        return summary(document, pipeline.store.chunk_counts().get(document.doc_id, 0))
 
     @app.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
     async def delete_document(doc_id: str, request: Request):
@@ -274,7 +275,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.get("/health", response_model=Health)
     async def health(request: Request):
         p = current(request)
-        return Health(status="ok", documents=len(p.store.documents), chunks=len(p.store.chunks),
+        return Health(status="ok", documents=len(p.store.documents), chunks=sum(p.store.chunk_counts().values()),
                       embedder=p.settings.embedder, embed_model=p.settings.embed_model,
                       answerer=p.settings.answerer, retrieval=p.settings.retrieval)
 
@@ -283,7 +284,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         """Prometheus text format: requests by route and status, latency histograms, queue and corpus size."""
         store = current(request).store
         metrics.documents.set(len(store.documents))
-        metrics.chunks.set(len(store.chunks))
+        metrics.chunks.set(sum(store.chunk_counts().values()))
         metrics.model_running.set(admission.running)
         metrics.model_queued.set(admission.queued)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -352,8 +353,5 @@ def describe(errors) -> str:
     )
 
 
-def summary(store: Store, doc_id: str, chunks: int | None = None) -> DocumentSummary:
-    document = store.documents[doc_id]
-    if chunks is None:
-        chunks = sum(1 for c in store.chunks if c.doc_id == doc_id)
-    return DocumentSummary(doc_id=doc_id, title=document.title, chunks=chunks, characters=len(document.text))
+def summary(document: Document, chunks: int) -> DocumentSummary:
+    return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text))

@@ -49,6 +49,14 @@ def markdown(results: dict) -> str:
         parts.append(f"## Vector search ({r['queries']} queries, top 10, IVF nprobe {r['nprobe']})\n\n" + table(
             ["vectors", "auto picks", "flat p50 ms", "flat p95 ms", "IVF p50 ms", "IVF p95 ms", "IVF recall@10",
              "IVF lists", "IVF build s"], rows))
+    if "postgres" in results:
+        r = results["postgres"]
+        rows = [[f"{int(size):,}", row["load_chunks_per_s"], row["load_s"], row["latency_ms"]["p50"],
+                 row["latency_ms"]["p95"], row["recall_at_10"]] for size, row in r["sizes"].items()]
+        parts.append(f"## PostgreSQL store (pgvector HNSW, ef_search 100; {r['queries']} queries, top 10)\n\n"
+                     "Loaded through the store's write path (COPY, HNSW and full-text indexes kept current), "
+                     "embedding excluded; recall against exact search on the same vectors.\n\n" + table(
+                         ["chunks", "load chunks/s", "load s", "query p50 ms", "query p95 ms", "recall@10"], rows))
     if "service" in results:
         s = results["service"]
         one, server_side = s["ask_one_client_ms"], s["ask_server_side_ms"]

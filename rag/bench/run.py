@@ -19,7 +19,7 @@ from rag.evaluation.dataset import load_dataset
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-SECTIONS = ("build", "retrieval", "service", "cold_start", "seq2seq", "peers")
+SECTIONS = ("build", "retrieval", "postgres", "service", "cold_start", "seq2seq", "peers")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class BenchConfig:
     repeat: int = 5
     synthetic_chunks: int = 10_000
     sizes: list[int] = field(default_factory=lambda: [1_000, 10_000, 100_000, 1_000_000])
+    postgres_sizes: list[int] = field(default_factory=lambda: [100_000])
     centres: int = 2_000  # embedded synthetic chunks the retrieval vectors are drawn around
     clients: list[int] = field(default_factory=lambda: [1, 4, 16])
     seconds: float = 15.0
@@ -38,22 +39,30 @@ class BenchConfig:
     @classmethod
     def quick(cls, **overrides) -> "BenchConfig":
         """Minutes become seconds: for checking that the benchmark runs, not for numbers to quote."""
-        return cls(**{"repeat": 2, "synthetic_chunks": 200, "sizes": [1_000, 10_000], "centres": 200, "clients": [1, 4],
+        return cls(**{"repeat": 2, "synthetic_chunks": 200, "sizes": [1_000, 10_000], "postgres_sizes": [2_000], "centres": 200, "clients": [1, 4],
                       "seconds": 2.0, "single_requests": 20, "prompts": 2} | overrides)
 
 
 def run_bench(settings: Settings, dataset: Path, config: BenchConfig, log) -> dict:
-    pipeline = Pipeline.open(settings, log=log)  # builds the index first if it is missing or stale
+    # The FAISS index's own figures need its files; the postgres section measures the database store apart.
+    pipeline = Pipeline.open(settings.model_copy(update={"store": "faiss"}), log=log)
     examples = load_dataset(dataset)
     questions = [e.question for e in examples]
     results: dict = {"machine": machine(), "settings": settings.model_dump(mode="json", exclude={"api_key"}),
                      "config": asdict(config) | {"t5_skeleton": str(config.t5_skeleton)}}
     if "build" in config.sections:
         results["build"] = measure_build(settings, pipeline.store, config.synthetic_chunks, config.repeat, log)
-    if "retrieval" in config.sections:
+    if {"retrieval", "postgres"} & set(config.sections):
         log("retrieval: embedding the centres and the eval questions")
         centres = pipeline.embedder.encode(synthetic_chunks(pipeline.store, config.centres, seed=1))
         queries = pipeline.embedder.encode(questions)
+    if "postgres" in config.sections:
+        from rag.bench.postgres import measure_postgres
+
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        results["postgres"] = measure_postgres(url, centres, synthetic_chunks(pipeline.store, 2_000, seed=2), queries,
+                                               config.postgres_sizes, log)
+    if "retrieval" in config.sections:
         results["retrieval"] = measure_retrieval(np.vstack([centres, pipeline.store.vectors.reconstruct_n(
             0, pipeline.store.vectors.ntotal)]), queries, config.sizes, settings.ivf_nprobe, log)
     if "service" in config.sections:
@@ -98,6 +107,13 @@ def check_targets(results: dict) -> list[dict]:
         ivf = sizes["1000000"]["ivf"]
         target("approximate retrieval at 1M (ms, p50)", ivf["latency_ms"]["p50"], "<= 10", ivf["latency_ms"]["p50"] <= 10)
         target("approximate recall@10 at 1M", ivf["recall_at_10"], ">= 0.95", ivf["recall_at_10"] >= 0.95)
+    for size, row in results.get("postgres", {}).get("sizes", {}).items():
+        if int(size) >= 100_000:
+            p50 = row["latency_ms"]["p50"]
+            target(f"postgres query at {int(size):,} chunks (ms, p50)", p50, "<= 5", p50 <= 5)
+            target(f"postgres recall@10 at {int(size):,} chunks", row["recall_at_10"], ">= 0.95", row["recall_at_10"] >= 0.95)
+        target(f"postgres load at {int(size):,} chunks, excluding embedding (chunks/s)", row["load_chunks_per_s"],
+               ">= 2000", row["load_chunks_per_s"] >= 2000)
     for name, corpus in results.get("build", {}).items():
         if isinstance(corpus, dict) and "ratio_to_raw" in corpus:
             target(f"embed + index + save throughput / embedder raw ({name})", corpus["ratio_to_raw"], ">= 0.90",

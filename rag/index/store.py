@@ -1,19 +1,49 @@
-"""The index as one value (stage 4): FAISS vectors, the chunks, the documents and a manifest.
+"""The index as one value (stage 4): FAISS vectors, BM25, the chunks, the documents and a manifest.
 
 A `Store` is never changed in place once served: adding or removing a document returns a new one, so a
 question that took a store keeps a consistent view to its end. rag/index/persist.py writes and reads it.
+rag/index/postgres.py is the other implementation of `Searchable`, shared by several processes.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import faiss
 import numpy as np
 
-from rag.contracts import Chunk
+from rag.contracts import Chunk, Hit
+from rag.errors import RagError
 from rag.index import vectors as vector_index
 from rag.load import Document
+
+if TYPE_CHECKING:
+    from rag.answer.terms import TermWeights
+    from rag.index.sparse import Bm25
+
+
+class NoSuchDocument(RagError):
+    """The id names no indexed document."""
+
+
+class LastDocument(RagError):
+    """Removing it would leave nothing to index."""
+
+
+class Searchable(Protocol):
+    """What retrievers, answerers and the service need from a store, whichever holds the index."""
+
+    documents: Mapping[str, Document]
+    shared: bool  # True when other processes write to it too (postgres): no snapshot to swap, nothing to reload
+
+    def dense(self, vector: np.ndarray, k: int) -> list[Hit]: ...
+    def lexical(self, query: str, k: int) -> list[Hit]: ...
+    def term_weights(self) -> TermWeights: ...
+    def chunk_counts(self) -> Mapping[str, int]: ...  # chunks per document
 
 
 @dataclass
@@ -23,6 +53,7 @@ class Store:
     chunks: list[Chunk]
     documents: dict[str, Document]
     generation: str = ""  # the folder it was loaded from or saved to; "" while only in memory
+    shared: ClassVar[bool] = False
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk position, cosine score) for the k nearest chunks."""
@@ -31,6 +62,30 @@ class Store:
             return []
         scores, positions = self.vectors.search(query.reshape(1, -1).astype(np.float32), k)
         return [(int(p), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
+
+    def dense(self, vector: np.ndarray, k: int) -> list[Hit]:
+        return [Hit(p, self.chunks[p], s) for p, s in self.search(vector, k)]
+
+    def lexical(self, query: str, k: int) -> list[Hit]:
+        return [Hit(p, self.chunks[p], s) for p, s in self._bm25.search(query, k)] if query else []
+
+    @cached_property
+    def _bm25(self) -> Bm25:
+        from rag.index.sparse import Bm25
+
+        return Bm25(self.chunks)
+
+    def term_weights(self) -> TermWeights:
+        return self._weights
+
+    @cached_property
+    def _weights(self) -> TermWeights:
+        from rag.answer.terms import TermWeights
+
+        return TermWeights.of(self.chunks)
+
+    def chunk_counts(self) -> Counter[str]:
+        return Counter(chunk.doc_id for chunk in self.chunks)
 
     def without_document(self, doc_id: str) -> "Store":
         """A copy minus one document; its vectors are dropped, the rest reused, nothing re-embedded."""

@@ -1,5 +1,6 @@
-"""Find the passages for a question (stage 5). `retrieval` picks `dense` (FAISS) or `hybrid` (dense + BM25,
-fused by rank). The factories import their modules, so checking a mode's name imports nothing heavy."""
+"""Find the passages for a question (stage 5). `retrieval` picks `dense` (the store's vector search) or `hybrid`
+(vector + the store's full-text search, fused by rank). The factories import their modules, so checking a
+mode's name imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def _dense(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
 
 @RETRIEVERS.register("hybrid")
 def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
-    from rag.retrieve.bm25 import BM25Retriever
     from rag.retrieve.fusion import HybridRetriever
+    from rag.retrieve.lexical import LexicalRetriever
 
-    return HybridRetriever([_dense(store, embedder, rrf_k), BM25Retriever(store)], rrf_k=rrf_k)
+    return HybridRetriever([_dense(store, embedder, rrf_k), LexicalRetriever(store)], rrf_k=rrf_k)
 
 
 def make_retriever(mode: str, store: Store, embedder: Embedder, rrf_k: int = 60) -> Retriever:

@@ -1,0 +1,329 @@
+"""PostgreSQL + pgvector as a shared store, so several `rag serve` replicas answer from one corpus.
+
+Every write (add, replace or remove a document, a folder load) is one transaction, seen by every replica on its
+next question. Questions run SQL (an HNSW inner-product search, PostgreSQL full-text ranking), so no process
+keeps a copy of the index that could go stale. FAISS files (store.py) stay the default for one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from rag.answer.terms import TermWeights, sentence_terms
+from rag.contracts import Chunk, Hit
+from rag.embed import Embedder
+from rag.errors import RagError
+from rag.index.build import CLEANER_VERSION, chunk_and_embed
+from rag.index.store import LastDocument, NoSuchDocument
+from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
+from rag.clean import Block
+
+SCHEMA_VERSION = 1
+WRITER_LOCK = 0x7261_6700  # pg_advisory_xact_lock key: one writer at a time, across replicas
+EF_SEARCH = 100  # HNSW candidates per query: recall@10 about 0.99 where 40 gives 0.88
+TABLES = ("rag_chunks", "rag_terms", "rag_documents", "rag_meta")
+
+
+class DatabaseError(RagError):
+    """The database cannot be used as it is: unreachable, without pgvector, or indexed with other settings."""
+
+
+def store_settings(settings, embedder: Embedder) -> dict:
+    """What every stored chunk depends on; a database indexed otherwise is refused until rebuilt."""
+    return {"cleaner": CLEANER_VERSION, "embedder": settings.embedder, "embed_model": settings.embed_model,
+            "dimension": embedder.dimension, "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap, "spacy_model": settings.spacy_model}
+
+
+def redacted(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+class PostgresStore:
+    shared = True  # every process sees every write: nothing to reload, no snapshot to swap
+
+    def __init__(self, pool: ConnectionPool, expected: dict):
+        self.pool = pool
+        self.expected = expected
+        self.documents = Documents(pool)
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings, embedder: Embedder, rebuild: bool = False, sync: bool = False,
+             log: Callable[[str], None] = print) -> "PostgresStore":
+        """Connect, create the schema in an empty database, refuse one indexed with other settings; load the
+        corpus folder when asked to (`rag index`) or when the database holds no documents yet."""
+        if settings.database_url is None:
+            raise DatabaseError("RAG_STORE=postgres needs RAG_DATABASE_URL (e.g. postgresql://user:pass@host/db)")
+        url = settings.database_url.get_secret_value()
+        expected = store_settings(settings, embedder)
+        with _connect(url) as connection:
+            _enable_pgvector(connection, url)
+            if rebuild:
+                connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
+            _create_or_check(connection, expected)
+        store = cls(_pool(url), expected)
+        if sync or rebuild or not len(store.documents):
+            store.load(settings, embedder, log)
+        return store
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # --- reading (Searchable) ------------------------------------------------------------------
+
+    def dense(self, vector: np.ndarray, k: int) -> list[Hit]:
+        with self.pool.connection() as connection:
+            rows = connection.execute(
+                "SELECT row, chunk, -(embedding <#> %s) FROM rag_chunks ORDER BY embedding <#> %s LIMIT %s",
+                (vector, vector, k)).fetchall()
+        return [Hit(row, Chunk.from_dict(chunk), float(score)) for row, chunk, score in rows]
+
+    def lexical(self, query: str, k: int) -> list[Hit]:
+        """Chunks sharing any word with the query, ranked by cover density (ts_rank_cd)."""
+        words = re.findall(r"\w+", query.lower())
+        if not words or k <= 0:
+            return []
+        with self.pool.connection() as connection:
+            rows = connection.execute(
+                "SELECT row, chunk, ts_rank_cd(tsv, q) AS rank FROM rag_chunks, to_tsquery('english', %s) q "
+                "WHERE tsv @@ q ORDER BY rank DESC, row LIMIT %s", (" | ".join(words), k)).fetchall()
+        return [Hit(row, Chunk.from_dict(chunk), float(score)) for row, chunk, score in rows]
+
+    def term_weights(self) -> TermWeights:
+        return DatabaseTermWeights(self.pool)
+
+    def chunk_counts(self) -> dict[str, int]:
+        with self.pool.connection() as connection:
+            return dict(connection.execute("SELECT doc_id, count(*) FROM rag_chunks GROUP BY doc_id").fetchall())
+
+    @property
+    def manifest(self) -> dict:
+        counts = self.chunk_counts()
+        return self.expected | {"store": "postgres", "documents": len(self.documents), "chunks": sum(counts.values())}
+
+    # --- writing: each call one transaction ------------------------------------------------------
+
+    def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray, file: str | None = None) -> None:
+        """Add or replace one document."""
+        with self.pool.connection() as connection, connection.transaction():
+            _lock(connection)
+            _delete(connection, document.doc_id)
+            _insert(connection, [(document, file, document.sha256)], chunks, vectors)
+
+    def remove(self, doc_id: str) -> None:
+        with self.pool.connection() as connection, connection.transaction():
+            _lock(connection)
+            if not _delete(connection, doc_id):
+                raise NoSuchDocument(f"no document with id {doc_id!r}")
+            if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
+                raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
+
+    def load(self, settings, embedder: Embedder, log: Callable[[str], None], nlp=None) -> bool:
+        """Bring the corpus folder in as one transaction: files whose bytes changed are re-embedded, files
+        that are gone are removed, the rest is left alone. Killed midway, the database keeps its previous
+        state. Documents added through the API (no file) are never touched. True when anything changed."""
+        from rag.nlp import load_nlp
+
+        source = Path(settings.source_dir)
+        hashes = corpus_hashes(source) if source.is_dir() else {}
+        ids = document_ids(corpus_files(source)) if source.is_dir() else {}
+        with self.pool.connection() as connection, connection.transaction():
+            _lock(connection)
+            known = dict(connection.execute(
+                "SELECT file, sha256 FROM rag_documents WHERE file IS NOT NULL").fetchall())
+            changed = sorted(name for name, digest in hashes.items() if known.get(name) != digest)
+            removed = sorted(set(known) - set(hashes))
+            if not changed and not removed:
+                return False
+            for (doc_id,) in connection.execute("SELECT id FROM rag_documents WHERE file = ANY(%s)",
+                                                (changed + removed,)).fetchall():
+                _delete(connection, doc_id)
+            documents = []
+            for name in changed:
+                try:
+                    documents.append(read_document(source / name, ids[source / name]))
+                except RagError as exc:
+                    log(f"skipped {name}: {exc}")
+            chunks, vectors = chunk_and_embed(documents, nlp or load_nlp(settings.spacy_model), embedder, settings,
+                                              progress=True)
+            _insert(connection, [(d, Path(d.path).name, hashes[Path(d.path).name]) for d in documents], chunks, vectors)
+            if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
+                raise RagError(f"no documents to index in {source}: add .txt or .md articles there")
+        log(f"{source}: {len(documents)} file(s) added or changed, {len(removed)} removed, in one transaction")
+        return True
+
+
+class Documents(Mapping):
+    """The documents table as a read-only mapping by id."""
+
+    def __init__(self, pool: ConnectionPool):
+        self.pool = pool
+
+    def _query(self, where: str = "", params: tuple = ()) -> list[Document]:
+        with self.pool.connection() as connection:
+            rows = connection.execute(
+                f"SELECT id, coalesce(file, ''), text, title, blocks FROM rag_documents {where} ORDER BY id",
+                params).fetchall()
+        return [Document(doc_id, path, text, title, [Block(*b) for b in blocks])
+                for doc_id, path, text, title, blocks in rows]
+
+    def __getitem__(self, doc_id: str) -> Document:
+        found = self._query("WHERE id = %s", (doc_id,))
+        if not found:
+            raise KeyError(doc_id)
+        return found[0]
+
+    def __iter__(self) -> Iterator[str]:
+        with self.pool.connection() as connection:
+            return iter([r[0] for r in connection.execute("SELECT id FROM rag_documents ORDER BY id").fetchall()])
+
+    def __len__(self) -> int:
+        with self.pool.connection() as connection:
+            return connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0]
+
+    def items(self):
+        return [(d.doc_id, d) for d in self._query()]
+
+
+class DatabaseTermWeights(TermWeights):
+    """IDF from the counts the writes keep in rag_terms: one query per question, not a corpus copy."""
+
+    def __init__(self, pool: ConnectionPool):
+        super().__init__(1, {})
+        self.pool = pool
+
+    def counts(self, terms: list[str]) -> tuple[int, Mapping[str, int]]:
+        with self.pool.connection() as connection:
+            sentences = connection.execute("SELECT sentences FROM rag_meta").fetchone()[0]
+            df = dict(connection.execute("SELECT term, df FROM rag_terms WHERE term = ANY(%s)",
+                                         (list(terms),)).fetchall())
+        return max(1, sentences), df
+
+
+# --- SQL helpers ------------------------------------------------------------------------------------
+
+
+def _connect(url: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+        raise DatabaseError(f"cannot connect to the database at {redacted(url)}: {reason}") from None
+
+
+def _pool(url: str) -> ConnectionPool:
+    from pgvector.psycopg import register_vector
+
+    def configure(connection: psycopg.Connection) -> None:
+        register_vector(connection)
+        connection.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        connection.commit()
+
+    pool = ConnectionPool(url, min_size=1, max_size=8, configure=configure, open=False)
+    pool.open(wait=True, timeout=15)
+    return pool
+
+
+def _enable_pgvector(connection: psycopg.Connection, url: str) -> None:
+    try:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.errors.InsufficientPrivilege:
+        raise DatabaseError(f"the database at {redacted(url)} does not have the pgvector extension enabled, and "
+                            "this user may not enable it: run `CREATE EXTENSION vector;` in it as its owner") from None
+    except psycopg.Error as exc:
+        raise DatabaseError(f"the database server at {redacted(url)} has no pgvector extension "
+                            f"({str(exc).strip().splitlines()[0]}): install pgvector 0.5 or newer on it, "
+                            "or use RAG_STORE=faiss") from None
+
+
+def _create_or_check(connection: psycopg.Connection, expected: dict) -> None:
+    with connection.transaction():
+        _lock(connection)
+        exists = connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]
+        if not exists:
+            _create(connection, expected)
+            return
+        version, stored = connection.execute("SELECT schema_version, settings FROM rag_meta").fetchone()
+    if version != SCHEMA_VERSION:
+        raise DatabaseError(f"the database holds schema version {version}; this version of rag uses "
+                            f"{SCHEMA_VERSION}. Rebuild it with: rag index --rebuild (re-embeds every document)")
+    changed = [f"{key}: {stored.get(key)!r} → {value!r}" for key, value in expected.items() if stored.get(key) != value]
+    if changed:
+        raise DatabaseError("the database was indexed with other settings (" + "; ".join(changed) + "). Use the "
+                            "same settings, or rebuild it with: rag index --rebuild (re-embeds every document)")
+
+
+def _create(connection: psycopg.Connection, expected: dict) -> None:
+    dimension = int(expected["dimension"])
+    connection.execute("""
+        CREATE TABLE rag_meta (
+            schema_version int NOT NULL, settings jsonb NOT NULL, sentences bigint NOT NULL DEFAULT 0);
+        CREATE TABLE rag_documents (
+            id text PRIMARY KEY, title text NOT NULL, file text UNIQUE, text text NOT NULL,
+            blocks jsonb NOT NULL, sha256 text NOT NULL, added timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE rag_terms (term text PRIMARY KEY, df bigint NOT NULL);
+    """)
+    connection.execute(f"""
+        CREATE TABLE rag_chunks (
+            row bigserial PRIMARY KEY,
+            doc_id text NOT NULL REFERENCES rag_documents (id) ON DELETE CASCADE,
+            position int NOT NULL, chunk jsonb NOT NULL, text text NOT NULL,
+            embedding vector({dimension}) NOT NULL,
+            tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED);
+        CREATE INDEX rag_chunks_doc ON rag_chunks (doc_id);
+        CREATE INDEX rag_chunks_tsv ON rag_chunks USING gin (tsv);
+        CREATE INDEX rag_chunks_embedding ON rag_chunks USING hnsw (embedding vector_ip_ops);
+    """)
+    connection.execute("INSERT INTO rag_meta (schema_version, settings) VALUES (%s, %s)",
+                       (SCHEMA_VERSION, Jsonb(expected)))
+
+
+def _lock(connection: psycopg.Connection) -> None:
+    connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+
+
+def _delete(connection: psycopg.Connection, doc_id: str) -> bool:
+    """Remove a document, its chunks and its share of the term counts; False when there was none."""
+    chunks = [Chunk.from_dict(c) for (c,) in connection.execute(
+        "SELECT chunk FROM rag_chunks WHERE doc_id = %s", (doc_id,)).fetchall()]
+    _count_terms(connection, chunks, -1)
+    return connection.execute("DELETE FROM rag_documents WHERE id = %s", (doc_id,)).rowcount > 0
+
+
+def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str | None, str]],
+            chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Documents by one multi-row insert, chunks by COPY (the bulk path), then the term counts."""
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO rag_documents (id, title, file, text, blocks, sha256) VALUES (%s, %s, %s, %s, %s, %s)",
+            [(d.doc_id, d.title, file, d.text, Jsonb([[b.kind, b.start, b.end] for b in d.blocks]), digest)
+             for d, file, digest in documents])
+        positions: dict[str, int] = {}
+        with cursor.copy("COPY rag_chunks (doc_id, position, chunk, text, embedding) FROM STDIN") as copy:
+            for chunk, vector in zip(chunks, vectors):
+                positions[chunk.doc_id] = positions.get(chunk.doc_id, -1) + 1
+                copy.write_row((chunk.doc_id, positions[chunk.doc_id], json.dumps(chunk.to_dict()),
+                                chunk.embedding_text(), "[" + ",".join(f"{x:.7g}" for x in vector) + "]"))
+    _count_terms(connection, chunks, +1)
+
+
+def _count_terms(connection: psycopg.Connection, chunks: list[Chunk], sign: int) -> None:
+    sentences, df = sentence_terms(chunks)
+    if not sentences:
+        return
+    connection.execute(
+        "INSERT INTO rag_terms (term, df) SELECT * FROM unnest(%s::text[], %s::bigint[]) "
+        "ON CONFLICT (term) DO UPDATE SET df = rag_terms.df + EXCLUDED.df",
+        (list(df), [sign * n for n in df.values()]))
+    connection.execute("DELETE FROM rag_terms WHERE term = ANY(%s) AND df <= 0", (list(df),))
+    connection.execute("UPDATE rag_meta SET sentences = sentences + %s", (sign * sentences,))

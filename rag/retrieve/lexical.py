@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from rag.contracts import Hit
+
+
+class LexicalRetriever:
+    """The store's own full-text search: BM25 in memory for FAISS, PostgreSQL full-text for postgres."""
+
+    def __init__(self, store):
+        self.store = store
+        store.lexical("", 1)  # builds the store's lexical index now, before the store is served, not on a question
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        return self.store.lexical(query, k)

@@ -1,0 +1,151 @@
+"""RAG_STORE=postgres against a real PostgreSQL with pgvector (pgserver): answers, transactions, replicas, failures."""
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psycopg
+import pytest
+
+from rag.bench import server as live_server
+from tests.conftest import ROOT, SEEDS
+from tests.test_cli import rag
+
+QUESTION = "How much national budget did Gwangju secure this year?"
+NEW_ARTICLE = ("Busan opens a robotics port\n\nThe city of Busan announced on Monday that it will open an automated "
+               "robotics port in 2031. The port will cost 3.2 trillion won and employ 1,400 engineers.\n")
+
+
+def open_pipeline(url, corpus, index_dir):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    settings = Settings(store="postgres", database_url=url, source_dir=corpus, index_dir=index_dir)
+    return Pipeline.open(settings, log=lambda m: None)
+
+
+def documents_in(url) -> int:
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_answers_and_citations_match_the_faiss_store(pipeline, database_url, corpus, tmp_path):
+    shared = open_pipeline(database_url, corpus, tmp_path / "unused")
+    assert documents_in(database_url) == 5  # an empty database is loaded from the folder on first use
+    for question in (QUESTION, "Who is the president of Zhejiang University?", "What is the capital of Peru?"):
+        ours, theirs = shared.ask(question), pipeline.ask(question)
+        assert ours.answer == theirs.answer and ours.abstained == theirs.abstained
+        assert [(c.doc_id, c.start, c.end) for c in ours.citations] == [(c.doc_id, c.start, c.end)
+                                                                         for c in theirs.citations]
+    ids = {mode: ([h.chunk.id for h in shared.search(QUESTION, 5, mode)],
+                  [h.chunk.id for h in pipeline.search(QUESTION, 5, mode)]) for mode in ("dense", "hybrid")}
+    assert ids["dense"][0] == ids["dense"][1]  # the same vectors, the same order
+    ours, theirs = ids["hybrid"]  # full-text ranking (ts_rank_cd) is not BM25: the same best passage, a similar five
+    assert ours[0] == theirs[0] and len(set(ours) & set(theirs)) >= 3
+    assert shared.ask(QUESTION, answerer="rules").answer == pipeline.ask(QUESTION, answerer="rules").answer
+
+
+@pytest.mark.slow
+def test_a_write_through_one_process_is_seen_by_another(database_url, corpus, tmp_path):
+    first = open_pipeline(database_url, corpus, tmp_path / "a")
+    second = open_pipeline(database_url, corpus, tmp_path / "b")
+    first.add_document("busan", NEW_ARTICLE)
+    result = second.ask("How many engineers will the Busan robotics port employ?")
+    assert result.answer.startswith("1,400") and result.citations[0].doc_id == "busan"
+    assert second.store.chunk_counts()["busan"] >= 1 and "busan" in second.store.documents
+    second.remove_document("busan")
+    assert "busan" not in first.store.documents and "busan" not in first.store.chunk_counts()
+    from rag.index.store import NoSuchDocument
+
+    with pytest.raises(NoSuchDocument):
+        first.remove_document("busan")
+
+
+@pytest.mark.slow
+def test_rag_index_reembeds_only_changed_files_and_removes_gone_ones(database_url, corpus, tmp_path):
+    env = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": database_url, "RAG_SOURCE_DIR": str(corpus)}
+    done = rag("index", tmp_path=tmp_path, env=env)
+    assert done.returncode == 0 and "5 file(s) added or changed" in done.stderr, done.stderr
+    done = rag("index", tmp_path=tmp_path, env=env)
+    assert done.returncode == 0 and "index up to date: 5 documents" in done.stdout
+    first = sorted(corpus.iterdir())[0]
+    first.write_text(first.read_text() + "\nThe city added a new paragraph about robots on Tuesday.\n")
+    sorted(corpus.iterdir())[1].unlink()
+    done = rag("index", tmp_path=tmp_path, env=env)
+    assert "1 file(s) added or changed, 1 removed" in done.stderr, done.stderr
+    assert documents_in(database_url) == 4
+
+
+@pytest.mark.slow
+def test_kill_during_a_bulk_load_keeps_the_previous_state(database_url, corpus, tmp_path):
+    env = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": database_url, "RAG_SOURCE_DIR": str(corpus)}
+    assert rag("index", tmp_path=tmp_path, env=env).returncode == 0
+    for n in range(30):  # enough work that the load is still running when it is killed
+        for article in SEEDS.iterdir():
+            shutil.copy(article, corpus / f"copy{n}_{article.name}")
+    environment = {k: v for k, v in __import__("os").environ.items() if not k.startswith("RAG_")} | env
+    loader = subprocess.Popen([sys.executable, "-m", "rag.cli", "index"], cwd=tmp_path, env=environment,
+                              stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "/150 [" not in seen:  # the progress bar: inside the transaction, part of the way in
+        character = loader.stderr.read(1)
+        assert character, f"the load ended before it could be killed: {seen[-500:]}"
+        seen += character
+    time.sleep(2.0)
+    loader.send_signal(signal.SIGKILL)
+    loader.wait(timeout=30)
+    assert documents_in(database_url) == 5  # the previous state, not a mix
+    done = rag("index", tmp_path=tmp_path, env=env)
+    assert done.returncode == 0 and documents_in(database_url) == 155
+
+
+@pytest.mark.slow
+def test_two_replicas_serve_one_database(database_url, corpus, tmp_path):
+    env = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": database_url, "RAG_API_KEY": "s3cret"}
+    assert rag("index", tmp_path=tmp_path, env=env | {"RAG_SOURCE_DIR": str(corpus)}).returncode == 0
+    with live_server.running(corpus, tmp_path / "i1", tmp_path / "one.log", env=env) as one, \
+            live_server.running(tmp_path / "elsewhere", tmp_path / "i2", tmp_path / "two.log", env=env) as two:
+        added = httpx.post(f"{one.url}/documents", json={"doc_id": "busan", "text": NEW_ARTICLE},
+                           headers={"Authorization": "Bearer s3cret"}, timeout=60)
+        assert added.status_code == 201, added.text
+        answer = httpx.post(f"{two.url}/ask", json={"question": "How much will the Busan robotics port cost?"},
+                            timeout=60).json()
+        assert answer["answer"].startswith("3.2 trillion") and answer["citations"][0]["doc_id"] == "busan"
+        listed = {d["doc_id"] for d in httpx.get(f"{two.url}/documents", timeout=30).json()}
+        assert listed == {p.stem for p in SEEDS.iterdir()} | {"busan"}
+        gone = httpx.delete(f"{two.url}/documents/busan", headers={"Authorization": "Bearer s3cret"}, timeout=60)
+        assert gone.status_code == 204
+        assert httpx.get(f"{one.url}/documents/busan", timeout=30).status_code == 404
+        assert httpx.get(f"{one.url}/health", timeout=30).json()["documents"] == 5
+
+
+@pytest.mark.slow
+def test_database_problems_are_one_clear_error(database_url, postgres_server, tmp_path):
+    bad = "postgresql://nobody:hunter2@127.0.0.1:9/rag"
+    done = rag("ask", QUESTION, tmp_path=tmp_path, env={"RAG_STORE": "postgres", "RAG_DATABASE_URL": bad})
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot connect to the database")
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+
+    done = rag("ask", QUESTION, tmp_path=tmp_path, env={"RAG_STORE": "postgres"})
+    assert done.returncode == 2 and "RAG_DATABASE_URL" in done.stderr and "Traceback" not in done.stderr
+
+    # A user who may not create extensions, in a database without pgvector.
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as connection:
+        connection.execute("CREATE ROLE plain LOGIN PASSWORD 'plain'")
+        connection.execute("CREATE DATABASE plainonly OWNER plain")
+    host = postgres_server.get_uri().split("host=")[1]
+    plain = f"postgresql://plain:plain@/plainonly?host={host}"
+    done = rag("ask", QUESTION, tmp_path=tmp_path, env={"RAG_STORE": "postgres", "RAG_DATABASE_URL": plain})
+    assert done.returncode == 2 and "CREATE EXTENSION vector" in done.stderr and "Traceback" not in done.stderr
+
+    env = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": database_url}
+    assert rag("index", tmp_path=tmp_path, env=env).returncode == 0
+    done = rag("ask", QUESTION, tmp_path=tmp_path, env=env | {"RAG_CHUNK_TOKENS": "64"})
+    assert done.returncode == 2 and "chunk_tokens: 128 → 64" in done.stderr and "rag index --rebuild" in done.stderr
+    done = rag("index", "--rebuild", tmp_path=tmp_path, env=env | {"RAG_CHUNK_TOKENS": "64"})
+    assert done.returncode == 0 and rag("ask", QUESTION, tmp_path=tmp_path,
+                                        env=env | {"RAG_CHUNK_TOKENS": "64"}).returncode == 0
