@@ -22,8 +22,11 @@ def test_every_section_runs_and_is_reported(pipeline, tiny_t5, tmp_path):
     write_bench(results, tmp_path)
     assert json.loads((tmp_path / "bench.json").read_text())["targets"] == results["targets"]
     report = (tmp_path / "bench.md").read_text()
-    for heading in ("Targets", "Index build", "Vector search", "Service", "Cold start", "Seq2seq", "Against LangChain"):
+    for heading in ("Targets", "Index build", "Vector search", "PostgreSQL store", "Service", "Cold start", "Seq2seq",
+                    "Against LangChain"):
         assert f"## {heading}" in report
+    postgres = results["postgres"]["sizes"]["2000"]
+    assert postgres["recall_at_10"] > 0.5 and set(postgres["by_ef_search"]) == {"100", "400", "800"}
     assert results["service"]["throughput"]["2"]["errors"] == 0
     assert results["seq2seq"]["input_tokens"] == [512]
     assert results["seq2seq"]["outputs_ctranslate2_float32"]["identical"] == 2  # same decoding, no quantisation

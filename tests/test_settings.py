@@ -22,14 +22,17 @@ def test_invalid_values_are_rejected(monkeypatch):
 @pytest.mark.parametrize("field, value, kind", [
     ("answerer", "oracle", "answerer"), ("embedder", "word2vec", "embedder"),
     ("retrieval", "sparse", "retrieval mode"), ("seq2seq_runtime", "vllm", "seq2seq runtime"),
+    ("store", "qdrant", "store"),
 ])
 def test_unknown_backend_names_are_one_error_listing_the_registered_choices(field, value, kind):
     from rag.answer import ANSWERERS
     from rag.answer.generators import RUNTIMES
     from rag.embed import EMBEDDERS
+    from rag.index import STORES
     from rag.retrieve import RETRIEVERS
 
-    registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS, "seq2seq_runtime": RUNTIMES}
+    registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS, "seq2seq_runtime": RUNTIMES,
+                "store": STORES}
     with pytest.raises(ValidationError) as caught:
         Settings(**{field: value})
     message = str(caught.value)

@@ -16,7 +16,7 @@ from rag.contracts import Chunk
 from rag.load import Document
 
 DOCUMENT_CHUNKS = 1_000  # synthetic chunks per synthetic document
-BATCH_DOCUMENTS = 10  # documents per transaction while loading
+ADDED = 200  # chunks added one document at a time afterwards, as POST /documents does
 
 
 @contextlib.contextmanager
@@ -34,13 +34,24 @@ def database(url: str | None):
             server.cleanup()
 
 
+def synthetic_documents(texts: list[str], first: int, count: int, prefix: str = "d"):
+    """Documents of up to DOCUMENT_CHUNKS chunks each, holding chunks first .. first + count - 1."""
+    documents, chunks = [], []
+    for start in range(first, first + count, DOCUMENT_CHUNKS):
+        doc_id = f"{prefix}{start // DOCUMENT_CHUNKS}-{start}"
+        documents.append((Document(doc_id, "", "synthetic", doc_id, []), None, doc_id))
+        chunks += [Chunk(f"{doc_id}#{i}", doc_id, doc_id, 0, 0, texts[i % len(texts)], [])
+                   for i in range(start, min(first + count, start + DOCUMENT_CHUNKS))]
+    return documents, chunks
+
+
 def measure_postgres(url: str | None, centres: np.ndarray, texts: list[str], queries: np.ndarray,
-                     sizes: list[int], log) -> dict:
+                     sizes: list[int], ef_search: int, log) -> dict:
     import psycopg
 
     from rag.index.postgres import SCHEMA_VERSION, TABLES, _create, _insert, _pool
 
-    results = {"schema_version": SCHEMA_VERSION, "queries": len(queries), "sizes": {}}
+    results = {"schema_version": SCHEMA_VERSION, "queries": len(queries), "ef_search": ef_search, "sizes": {}}
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     with database(url) as uri:
         for size in sizes:
@@ -50,33 +61,42 @@ def measure_postgres(url: str | None, centres: np.ndarray, texts: list[str], que
                 connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
                 connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
                 _create(connection, {"dimension": vectors.shape[1], "bench": True})
-            pool = _pool(uri)
+            pool = _pool(uri, ef_search)
+            documents, chunks = synthetic_documents(texts, 0, size)
             started = time.perf_counter()
-            for first in range(0, size, DOCUMENT_CHUNKS * BATCH_DOCUMENTS):
-                last = min(size, first + DOCUMENT_CHUNKS * BATCH_DOCUMENTS)
-                documents, chunks = [], []
-                for start in range(first, last, DOCUMENT_CHUNKS):
-                    doc_id = f"d{start // DOCUMENT_CHUNKS}"
-                    documents.append((Document(doc_id, "", "synthetic", doc_id, []), None, doc_id))
-                    chunks += [Chunk(f"{doc_id}#{i}", doc_id, doc_id, 0, 0, texts[i % len(texts)], [])
-                               for i in range(start, min(last, start + DOCUMENT_CHUNKS))]
-                with pool.connection() as connection, connection.transaction():
-                    _insert(connection, documents, chunks, vectors[first:last])
+            with pool.connection() as connection, connection.transaction():  # what `rag index` does with a folder
+                _insert(connection, documents, chunks, vectors)
             load_s = time.perf_counter() - started
+            extra = synthetic_vectors(centres, ADDED, seed=1)
+            started = time.perf_counter()
+            for n in range(ADDED // 10):  # documents of 10 chunks, one transaction each
+                documents, chunks = synthetic_documents(texts, size + n * 10, 10, prefix="added")
+                with pool.connection() as connection, connection.transaction():
+                    _insert(connection, documents, chunks, extra[n * 10 : n * 10 + 10])
+            add_s = time.perf_counter() - started
+            with pool.connection() as connection:
+                connection.execute("DELETE FROM rag_documents WHERE id LIKE 'added%'")
             exact = vectors @ queries.T
             truth = np.argsort(-exact, axis=0)[:10].T
 
             def top10(query: np.ndarray) -> list[int]:
-                with pool.connection() as connection:
-                    rows = connection.execute("SELECT row FROM rag_chunks ORDER BY embedding <#> %s LIMIT 10",
-                                              (query,)).fetchall()
+                rows = connection.execute("SELECT row FROM rag_chunks ORDER BY embedding <#> %s LIMIT 10",
+                                          (query,)).fetchall()
                 return [row - 1 for (row,) in rows]  # rows count from 1 in load order
 
-            latency = each_ms(top10, list(queries))
-            found = np.array([top10(q) for q in queries])
+            searched = {}
+            with pool.connection() as connection:
+                for ef in sorted({100, ef_search, 800}):  # the setting, and what less and more would give
+                    connection.execute(f"SET hnsw.ef_search = {ef}")
+                    latency = each_ms(top10, list(queries))
+                    found = np.array([top10(q) for q in queries])
+                    searched[ef] = {"latency_ms": latency, "recall_at_10": round(recall_at_10(truth, found), 4)}
+                connection.execute(f"SET hnsw.ef_search = {ef_search}")
             results["sizes"][str(size)] = {
                 "load_s": round(load_s, 1), "load_chunks_per_s": round(size / load_s, 1),
-                "latency_ms": latency, "recall_at_10": round(recall_at_10(truth, found), 4),
+                "add_chunks_per_s": round(ADDED / add_s, 1), **searched[ef_search],
+                "by_ef_search": {str(ef): {"p50_ms": row["latency_ms"]["p50"], "recall_at_10": row["recall_at_10"]}
+                                 for ef, row in searched.items()},
             }
             pool.close()
     return results

@@ -61,7 +61,7 @@ def run_bench(settings: Settings, dataset: Path, config: BenchConfig, log) -> di
 
         url = settings.database_url.get_secret_value() if settings.database_url else None
         results["postgres"] = measure_postgres(url, centres, synthetic_chunks(pipeline.store, 2_000, seed=2), queries,
-                                               config.postgres_sizes, log)
+                                               config.postgres_sizes, settings.hnsw_ef_search, log)
     if "retrieval" in config.sections:
         results["retrieval"] = measure_retrieval(np.vstack([centres, pipeline.store.vectors.reconstruct_n(
             0, pipeline.store.vectors.ntotal)]), queries, config.sizes, settings.ivf_nprobe, log)
