@@ -22,7 +22,8 @@ from rag.answer import ANSWERERS  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about a folder of news articles.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Ask questions about a folder of news articles.")
 
 SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default seeds].")]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env RAG_INDEX_DIR; default index].")]
@@ -145,7 +146,7 @@ def search(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['rank']}. [{row['score']:.4f}] {row['title']} ({row['chunk_id']})")
+        typer.echo(f"{row['rank']}. score {row['score']:.2f}  {row['title']} ({row['chunk_id']})")
         typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
 
 

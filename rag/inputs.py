@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rag.errors import RagError
 
@@ -39,3 +40,14 @@ def validate_doc_id(doc_id: str) -> str:
     if not DOC_ID.match(doc_id) or ".." in doc_id:
         raise RagError(f"invalid document id {doc_id!r}: use letters, digits, '.', '_' and '-'")
     return doc_id
+
+
+def foreign_script(question: str) -> str | None:
+    """The script most of the question's letters are written in, when that is not the Latin alphabet:
+    the index and the reader know English only, so such a question gets a plain notice, not a guess."""
+    letters = [c for c in question if c.isalpha()]
+    foreign = [c for c in letters if not unicodedata.name(c, "").startswith("LATIN")]
+    if not letters or len(foreign) * 2 <= len(letters):
+        return None
+    script = unicodedata.name(foreign[0], "UNKNOWN").split()[0]
+    return {"CJK": "Chinese or Japanese (CJK)"}.get(script, script.title())

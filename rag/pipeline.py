@@ -17,14 +17,14 @@ from rag.answer import Answerer, make_answerer
 from rag.atomic import write_bytes, write_text
 from rag.chunk import chunk_document
 from rag.cite import cite
-from rag.contracts import Hit, Result
+from rag.contracts import Hit, Result, abstain
 from rag.embed import Embedder, load_embedder
 from rag.index import vectors as vector_index
 from rag.index import open_index
 from rag.index.build import log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import LastDocument, NoSuchDocument, Searchable, Store
-from rag.inputs import validate_doc_id, validate_k, validate_question
+from rag.inputs import foreign_script, validate_doc_id, validate_k, validate_question
 from rag.load import Document, document_from_text
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
@@ -161,6 +161,10 @@ class Pipeline:
         and lists their documents in `result.retrieved`; the answer still reads only the top k."""
         question = validate_question(question)
         k = validate_k(k or self.settings.k)
+        script = foreign_script(question)
+        if script:
+            return cite(question, abstain(f"the question is written in {script} script, and the index and the "
+                                          "reader understand English only: ask it in English"), [])
         snapshot = self.snapshot  # taken once: a write during this question cannot mix two index versions
         reader = snapshot.answerer(answerer)
         started = time.perf_counter()

@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 
 @pytest.mark.slow
 def test_every_section_runs_and_is_reported(pipeline, tiny_t5, tmp_path):
-    config = BenchConfig(repeat=1, synthetic_chunks=20, sizes=[2_000], centres=40, clients=[2], seconds=1.0, single_requests=6,
+    config = BenchConfig(repeat=1, synthetic_chunks=20, sizes=[2_000], postgres_sizes=[2_000], centres=40, clients=[2],
+                         seconds=1.0, single_requests=6,
                          prompts=2, t5_skeleton=Path(tiny_t5))  # the tiny T5 keeps the seq2seq section quick
     results = run_bench(pipeline.settings, ROOT / "eval" / "questions.jsonl", config, log=lambda message: None)
     assert set(SECTIONS) <= set(results)

@@ -55,3 +55,9 @@ def test_index_command_reports_up_to_date(tmp_path):
     assert rag("index", tmp_path=tmp_path).returncode == 0
     done = rag("index", tmp_path=tmp_path)
     assert done.returncode == 0 and "up to date" in done.stdout
+
+
+def test_help_names_the_environment_variables_and_no_types_for_plain_flags(tmp_path):
+    done = rag("ask", "--help", tmp_path=tmp_path, env={"COLUMNS": "80"})
+    assert done.returncode == 0 and "[env RAG_K; default 5]" in done.stdout and "[env RAG_ANSWERER]" in done.stdout
+    assert "<bool>" not in done.stdout and " ." not in done.stdout  # no type beside --json, no gap where a hint was

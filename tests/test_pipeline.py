@@ -158,3 +158,13 @@ def test_two_pipelines_on_one_index_folder_lose_no_acknowledged_document(corpus,
     messages = []
     open_quietly(settings, messages)
     assert messages == []  # and the manifest knows both files: nothing to redo at the next start
+
+
+def test_a_question_in_another_script_gets_a_plain_english_only_notice(pipeline):
+    from rag.inputs import foreign_script
+
+    result = pipeline.ask("광주는 올해 국비를 얼마나 확보했나?")
+    assert result.abstained and "Hangul script" in result.reason and "English only" in result.reason
+    assert foreign_script("Кто мэр Ханчжоу?") == "Cyrillic"
+    assert foreign_script("Who is the mayor of 杭州?") is None  # mostly English: answered as usual
+    assert foreign_script("Qui est le maire de Hangzhou ?") is None  # Latin letters are not detected as foreign

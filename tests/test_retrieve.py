@@ -13,6 +13,8 @@ class FixedRanking:
 def test_rrf_prefers_items_ranked_well_by_both():
     hybrid = HybridRetriever([FixedRanking([1, 2, 3]), FixedRanking([2, 3, 1])], rrf_k=60)
     assert [h.position for h in hybrid.search("q", 3)] == [2, 1, 3]
+    first_in_both = HybridRetriever([FixedRanking([7, 8]), FixedRanking([7, 9])], rrf_k=60).search("q", 3)
+    assert first_in_both[0].score == 1.0 and 0 < first_in_both[-1].score < 0.5  # scaled: 1.0 is the best possible
     tied = HybridRetriever([FixedRanking([4, 5]), FixedRanking([5, 4])], rrf_k=60)
     assert [h.position for h in tied.search("q", 2)] == [4, 5]  # equal fused scores break on position
 

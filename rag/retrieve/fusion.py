@@ -1,4 +1,7 @@
-"""Reciprocal rank fusion: combines rankings without calibrating their very different score scales."""
+"""Reciprocal rank fusion: combines rankings without calibrating their very different score scales.
+
+Fused scores are divided by the best possible one, so 1.0 means "first in every ranking" and people can read
+them; the order is that of plain reciprocal-rank fusion."""
 
 from __future__ import annotations
 
@@ -21,4 +24,5 @@ class HybridRetriever:
                 fused[hit.position] = fused.get(hit.position, 0.0) + 1.0 / (self.rrf_k + rank + 1)
                 chunks[hit.position] = hit.chunk
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [Hit(p, chunks[p], score) for p, score in ranked]
+        best = len(self.retrievers) / (self.rrf_k + 1)
+        return [Hit(p, chunks[p], round(score / best, 4)) for p, score in ranked]
