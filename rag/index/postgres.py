@@ -45,6 +45,27 @@ def store_settings(settings, embedder: Embedder) -> dict:
             "chunk_overlap": settings.chunk_overlap, "spacy_model": settings.spacy_model}
 
 
+LEXICAL_RANK = "ts_rank(tsv, q)"
+HYBRID = f"""
+    WITH dense AS (
+        SELECT row, row_number() OVER () AS rank FROM (
+            SELECT row FROM rag_chunks ORDER BY embedding <#> %(vector)s LIMIT %(depth)s) nearest),
+    lexical AS (
+        SELECT row, row_number() OVER () AS rank FROM (
+            SELECT row FROM rag_chunks, to_tsquery('english', %(query)s) q WHERE tsv @@ q
+            ORDER BY {LEXICAL_RANK} DESC, row LIMIT %(depth)s) matching),
+    fused AS (
+        SELECT row, sum(1.0::float8 / (%(rrf_k)s + rank)) AS score
+        FROM (SELECT * FROM dense UNION ALL SELECT * FROM lexical) ranked
+        GROUP BY row ORDER BY score DESC, row LIMIT %(k)s)
+    SELECT row, chunk, score FROM fused JOIN rag_chunks USING (row) ORDER BY score DESC, row"""
+
+
+def any_word(query: str) -> str:
+    """A tsquery matching any word of the query (stop words are dropped by the parser)."""
+    return " | ".join(re.findall(r"\w+", query.lower()))
+
+
 def redacted(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
@@ -91,15 +112,25 @@ class PostgresStore:
         return [Hit(row, Chunk.from_dict(chunk), float(score)) for row, chunk, score in rows]
 
     def lexical(self, query: str, k: int) -> list[Hit]:
-        """Chunks sharing any word with the query, ranked by cover density (ts_rank_cd)."""
-        words = re.findall(r"\w+", query.lower())
-        if not words or k <= 0:
+        """Chunks sharing any word with the query, ranked by ts_rank (term frequency). ts_rank_cd, which
+        rewards words standing close together, found the right passage in the top 5 for 0.785 of 985
+        dev.jsonl questions against 0.913 for ts_rank."""
+        if k <= 0:
             return []
         with self.pool.connection() as connection:
             rows = connection.execute(
-                "SELECT row, chunk, ts_rank_cd(tsv, q) AS rank FROM rag_chunks, to_tsquery('english', %s) q "
-                "WHERE tsv @@ q ORDER BY rank DESC, row LIMIT %s", (" | ".join(words), k)).fetchall()
+                f"SELECT row, chunk, {LEXICAL_RANK} AS rank FROM rag_chunks, to_tsquery('english', %s) q "
+                "WHERE tsv @@ q ORDER BY rank DESC, row LIMIT %s", (any_word(query), k)).fetchall()
         return [Hit(row, Chunk.from_dict(chunk), float(score)) for row, chunk, score in rows]
+
+    def hybrid(self, vector: np.ndarray, query: str, k: int, rrf_k: int, depth: int) -> list[Hit]:
+        """Both rankings fused by reciprocal rank in one statement: one snapshot of the data, and only the
+        k passages kept are fetched and parsed (not the `depth` candidates of each side)."""
+        with self.pool.connection() as connection:
+            rows = connection.execute(HYBRID, {"vector": vector, "query": any_word(query), "k": k, "rrf_k": rrf_k,
+                                               "depth": depth}).fetchall()
+        best = 2 / (rrf_k + 1)  # first in both rankings
+        return [Hit(row, Chunk.from_dict(chunk), round(score / best, 4)) for row, chunk, score in rows]
 
     def term_weights(self) -> TermWeights:
         return DatabaseTermWeights(self.pool)

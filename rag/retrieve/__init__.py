@@ -25,9 +25,11 @@ def _dense(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
 
 @RETRIEVERS.register("hybrid")
 def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
-    from rag.retrieve.fusion import HybridRetriever
+    from rag.retrieve.fusion import FusedInStore, HybridRetriever
     from rag.retrieve.lexical import LexicalRetriever
 
+    if hasattr(store, "hybrid"):  # a database fuses both rankings in one query
+        return FusedInStore(store, embedder, rrf_k)
     return HybridRetriever([_dense(store, embedder, rrf_k), LexicalRetriever(store)], rrf_k=rrf_k)
 
 

@@ -26,3 +26,14 @@ class HybridRetriever:
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         best = len(self.retrievers) / (self.rrf_k + 1)
         return [Hit(p, chunks[p], round(score / best, 4)) for p, score in ranked]
+
+
+class FusedInStore:
+    """The same fusion, done by a store that can rank both ways in one query (PostgreSQL)."""
+
+    def __init__(self, store, embedder, rrf_k: int = 60):
+        self.store, self.embedder, self.rrf_k = store, embedder, rrf_k
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        vector = self.embedder.encode([query])[0]
+        return self.store.hybrid(vector, query, k, self.rrf_k, max(k, CANDIDATE_DEPTH))

@@ -50,6 +50,21 @@ def test_answers_and_citations_match_the_faiss_store(pipeline, database_url, cor
 
 
 @pytest.mark.slow
+def test_fusion_in_one_sql_statement_equals_fusion_in_python(database_url, corpus, tmp_path):
+    from rag.retrieve.dense import DenseRetriever
+    from rag.retrieve.fusion import HybridRetriever
+    from rag.retrieve.lexical import LexicalRetriever
+
+    shared = open_pipeline(database_url, corpus, tmp_path / "unused")
+    in_python = HybridRetriever([DenseRetriever(shared.store, shared.embedder), LexicalRetriever(shared.store)], 60)
+    for question in (QUESTION, "Who is the mayor of Hangzhou?", "AI data center", "the of and"):
+        ours, expected = shared.search(question, 8, "hybrid"), in_python.search(question, 8)
+        assert [h.position for h in ours] == [h.position for h in expected], question
+        assert [h.score for h in ours] == pytest.approx([h.score for h in expected], abs=1e-4)
+        assert all(h.chunk.text for h in ours)
+
+
+@pytest.mark.slow
 def test_a_write_through_one_process_is_seen_by_another(database_url, corpus, tmp_path):
     first = open_pipeline(database_url, corpus, tmp_path / "a")
     second = open_pipeline(database_url, corpus, tmp_path / "b")
