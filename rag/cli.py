@@ -28,6 +28,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default seeds].")]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env RAG_INDEX_DIR; default index].")]
 KOpt = Annotated[Optional[int], typer.Option("--k", help="Passages to retrieve, 1-50 [env RAG_K; default 5].")]
+DocIdsOpt = Annotated[Optional[str], typer.Option("--doc-ids", help="Comma-separated document ids: search only these.")]
 RetrievalOpt = Annotated[Optional[str], typer.Option("--retrieval", help="dense | hybrid [env RAG_RETRIEVAL].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
@@ -96,6 +97,7 @@ def ask(
     retrieval: RetrievalOpt = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
+    doc_ids: DocIdsOpt = None,
     as_json: JsonOpt = False,
 ):
     """Answer a question, citing the passages the answer comes from."""
@@ -106,7 +108,7 @@ def ask(
     if answerer is not None:
         check_answerer(answerer)
     settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir)
-    result = open_pipeline(settings).ask(question)
+    result = open_pipeline(settings).ask(question, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -129,6 +131,7 @@ def search(
     retrieval: RetrievalOpt = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
+    doc_ids: DocIdsOpt = None,
     as_json: JsonOpt = False,
 ):
     """Show the passages retrieved for a query, best first."""
@@ -136,7 +139,7 @@ def search(
 
     validate_question(query)
     settings = settings_from(k=k, retrieval=retrieval, source_dir=source, index_dir=index_dir)
-    hits = open_pipeline(settings).search(query)
+    hits = open_pipeline(settings).search(query, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None)
     rows = [
         {"rank": i, "score": round(h.score, 4), "chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id,
          "title": h.chunk.title, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}

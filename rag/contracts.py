@@ -63,7 +63,9 @@ class Hit:
 
 
 class Retriever(Protocol):
-    def search(self, query: str, k: int) -> list[Hit]: ...
+    def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        """The k best passages, from the documents in `doc_ids` only when it is given."""
+        ...
 
 
 @dataclass

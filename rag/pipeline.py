@@ -18,6 +18,7 @@ from rag.atomic import write_bytes, write_text
 from rag.chunk import chunk_document
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
+from rag.errors import RagError
 from rag.embed import Embedder, load_embedder
 from rag.index import vectors as vector_index
 from rag.index import open_index
@@ -149,16 +150,20 @@ class Pipeline:
         store.manifest |= {"documents": len(store.documents), "chunks": len(store.chunks)}
         save_locked(store, self.settings.index_dir)
 
-    def search(self, query: str, k: int | None = None, retrieval: str | None = None) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, retrieval: str | None = None,
+               doc_ids: list[str] | None = None) -> list[Hit]:
         query = validate_question(query)
-        return self.retriever(retrieval).search(query, validate_k(k or self.settings.k))
+        snapshot = self.snapshot
+        return snapshot.retriever(retrieval).search(query, validate_k(k or self.settings.k),
+                                                    known_documents(doc_ids, snapshot.store))
 
     def ask(
         self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None,
-        depth: int = 0,
+        depth: int = 0, doc_ids: list[str] | None = None,
     ) -> Result:
         """Answer from the top k passages of one snapshot. `depth` retrieves more, for scoring retrieval,
-        and lists their documents in `result.retrieved`; the answer still reads only the top k."""
+        and lists their documents in `result.retrieved`; the answer still reads only the top k. `doc_ids`
+        restricts retrieval to those documents, before ranking."""
         question = validate_question(question)
         k = validate_k(k or self.settings.k)
         script = foreign_script(question)
@@ -167,8 +172,9 @@ class Pipeline:
                                           "reader understand English only: ask it in English"), [])
         snapshot = self.snapshot  # taken once: a write during this question cannot mix two index versions
         reader = snapshot.answerer(answerer)
+        allowed = known_documents(doc_ids, snapshot.store)
         started = time.perf_counter()
-        hits = snapshot.retriever(retrieval).search(question, max(k, depth))  # 5. retrieve
+        hits = snapshot.retriever(retrieval).search(question, max(k, depth), allowed)  # 5. retrieve
         retrieved = time.perf_counter()
         draft = reader.answer(question, hits[:k])  # 6. answer
         result = cite(question, draft, hits[:k])  # 7. cite
@@ -178,6 +184,18 @@ class Pipeline:
                              "answer": round((finished - retrieved) * 1000, 2),
                              "total": round((finished - started) * 1000, 2)}
         return result
+
+
+def known_documents(doc_ids: list[str] | None, store: Searchable) -> frozenset[str] | None:
+    """A document filter as a set, every id checked: an unknown id is an error, never an empty search."""
+    if doc_ids is None:
+        return None
+    if not doc_ids:
+        raise RagError("doc_ids is empty: leave it out to search every document")
+    unknown = [doc_id for doc_id in doc_ids if doc_id not in store.documents]
+    if unknown:
+        raise NoSuchDocument(f"doc_ids: no document with id {', '.join(map(repr, unknown))}")
+    return frozenset(doc_ids)
 
 
 class Snapshot:

@@ -168,11 +168,25 @@ def test_rag_serve_answers_over_real_http(pipeline, tmp_path):
 
 
 def test_unknown_request_fields_are_a_422_naming_the_field(client):
-    response = client.post("/ask", json={"question": "Who is the mayor of Hangzhou?", "doc_ids": ["x"]})
-    assert response.status_code == 422 and "doc_ids" in response.json()["error"]
+    response = client.post("/ask", json={"question": "Who is the mayor of Hangzhou?", "date_from": "2024-01-01"})
+    assert response.status_code == 422 and "date_from" in response.json()["error"]
 
 
 def test_search_uses_the_configured_k(pipeline):
     settings = pipeline.settings.model_copy(update={"k": 3})
     with TestClient(create_app(settings, pipeline)) as client:
         assert len(client.get("/search", params={"q": "Gwangju budget"}).json()) == 3
+
+
+def test_doc_ids_restrict_ask_and_search_to_those_documents(client):
+    budget, other = "002_a41762f22f1f4beb", "001_25a75e6ad182f60e"
+    question = "How much national budget did Gwangju secure this year?"
+    answer = client.post("/ask", json={"question": question, "doc_ids": [budget]}).json()
+    assert answer["answer"].startswith("62.6 billion KRW") and {c["doc_id"] for c in answer["citations"]} == {budget}
+    elsewhere = client.post("/ask", json={"question": question, "doc_ids": [other]}).json()
+    assert all(p["doc_id"] == other for p in elsewhere["citations"] + elsewhere["passages"])
+    passages = client.get("/search", params={"q": "budget", "k": 10, "doc_ids": [other, budget]}).json()
+    assert passages and {p["doc_id"] for p in passages} <= {other, budget}
+    assert client.post("/ask", json={"question": question, "doc_ids": ["nope"]}).status_code == 404
+    assert client.post("/ask", json={"question": question, "doc_ids": []}).status_code == 422
+    assert client.get("/search", params={"q": "budget", "doc_ids": "nope"}).status_code == 404

@@ -35,6 +35,11 @@ def test_ask_json_then_human_output(tmp_path):
     done = rag("search", "Hangzhou mayor", "--k", "2", "--json", tmp_path=tmp_path)
     assert done.returncode == 0 and len(json.loads(done.stdout)) == 2
 
+    done = rag("search", "budget", "--k", "10", "--doc-ids", "001_25a75e6ad182f60e", "--json", tmp_path=tmp_path)
+    assert done.returncode == 0 and {p["doc_id"] for p in json.loads(done.stdout)} == {"001_25a75e6ad182f60e"}
+    done = rag("ask", "How much budget?", "--doc-ids", "nope", tmp_path=tmp_path)
+    assert done.returncode == 2 and "no document with id 'nope'" in done.stderr
+
 
 @pytest.mark.parametrize(
     "args, message",

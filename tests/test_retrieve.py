@@ -1,3 +1,5 @@
+import pytest
+
 from rag.retrieve.fusion import HybridRetriever
 from rag.contracts import Hit
 
@@ -6,7 +8,7 @@ class FixedRanking:
     def __init__(self, positions):
         self.positions = positions
 
-    def search(self, query, k):
+    def search(self, query, k, doc_ids=None):
         return [Hit(p, f"chunk{p}", 1.0) for p in self.positions[:k]]
 
 
@@ -32,3 +34,17 @@ def test_lexical_search_finds_exact_names(pipeline):
     hits = LexicalRetriever(pipeline.store).search("Yao Gaoyuan", 3)
     assert hits and "Yao Gaoyuan" in hits[0].chunk.text
     assert LexicalRetriever(pipeline.store).search("the of and", 3) == []
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_a_document_filter_applies_before_ranking(pipeline, mode):
+    from rag.index.store import NoSuchDocument
+
+    budget, other = "002_a41762f22f1f4beb", "001_25a75e6ad182f60e"
+    unfiltered = pipeline.search("national budget secured this year", k=3, retrieval=mode)
+    assert unfiltered[0].chunk.doc_id == budget
+    hits = pipeline.search("national budget secured this year", k=50, retrieval=mode, doc_ids=[other])
+    assert {h.chunk.doc_id for h in hits} == {other}
+    assert len(hits) == pipeline.store.chunk_counts()[other]  # every chunk of the document was a candidate
+    with pytest.raises(NoSuchDocument, match="'nope'"):
+        pipeline.search("budget", retrieval=mode, doc_ids=[other, "nope"])

@@ -216,24 +216,28 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.post("/ask", response_model=AskResponse, responses=ERRORS)
     async def ask(body: AskRequest, request: Request):
-        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)
+        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer,
+                                doc_ids=body.doc_ids)
         return result.to_dict()
 
     @app.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS)
     async def ask_stream(body: AskRequest, request: Request):
         """Events: `answer` (answer, text, abstained), one `citation` per citation (or `passage` when it abstains),
         then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
-        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer)
+        result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer,
+                                doc_ids=body.doc_ids)
         return EventStream(answer_events(result.to_dict()))
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
     async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA),
-                     k: int | None = Query(None, ge=1, le=50, description="Passages; the server's RAG_K when left out.")):
+                     k: int | None = Query(None, ge=1, le=50, description="Passages; the server's RAG_K when left out."),
+                     doc_ids: list[str] | None = Query(None, max_length=100,
+                                                       description="Search only these documents (repeat the parameter).")):
         try:
             q = validate_question(q)
         except RagError as exc:
             raise HTTPProblem(422, f"q: {exc}") from None
-        hits = await admitted(current(request).search, q, k or settings.k)
+        hits = await admitted(current(request).search, q, k or settings.k, doc_ids=doc_ids)
         return [
             Passage(rank=i, score=h.score, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=h.chunk.title,
                     start=h.chunk.start, end=h.chunk.end, text=h.chunk.text)

@@ -22,6 +22,8 @@ class AskRequest(BaseModel):
     k: int | None = Field(None, ge=1, le=50)
     answerer: str | None = Field(None, description="Which answerer reads the passages; the server's default when left out.",
                                  json_schema_extra={"enum": [*ANSWERERS.names(), None]})
+    doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
+                                      description="Search only these documents (ids from GET /documents).")
 
     @field_validator("question")
     @classmethod

@@ -16,11 +16,16 @@ class Bm25:
         self.model = bm25s.BM25()
         self.model.index(corpus, show_progress=False)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk position, BM25 score) for up to k chunks sharing a term with the query."""
+    def search(self, query: str, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk position, BM25 score) for up to k chunks sharing a term with the query; only the `allowed`
+        positions when given."""
         ids = self.tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)[0]
         if not ids:
             return []
         scores = self.model.get_scores(ids)
+        if allowed is not None:
+            kept = np.zeros_like(scores)
+            kept[allowed] = scores[allowed]
+            scores = kept
         top = np.argsort(-scores, kind="stable")[: min(k, len(scores))]
         return [(int(p), float(scores[p])) for p in top if scores[p] > 0]

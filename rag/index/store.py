@@ -40,8 +40,8 @@ class Searchable(Protocol):
     documents: Mapping[str, Document]
     shared: bool  # True when other processes write to it too (postgres): no snapshot to swap, nothing to reload
 
-    def dense(self, vector: np.ndarray, k: int) -> list[Hit]: ...
-    def lexical(self, query: str, k: int) -> list[Hit]: ...
+    def dense(self, vector: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]: ...
+    def lexical(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]: ...
     def term_weights(self) -> TermWeights: ...
     def chunk_counts(self) -> Mapping[str, int]: ...  # chunks per document
 
@@ -55,19 +55,33 @@ class Store:
     generation: str = ""  # the folder it was loaded from or saved to; "" while only in memory
     shared: ClassVar[bool] = False
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk position, cosine score) for the k nearest chunks."""
+    def search(self, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk position, cosine score) for the k nearest chunks, of the documents in `doc_ids` when given
+        (filtered before ranking: every allowed chunk is a candidate, IVF lists included)."""
+        params = None
+        if doc_ids is not None:
+            allowed = self.positions(doc_ids)
+            selector = faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
+            params = (faiss.SearchParametersIVF(sel=selector, nprobe=self.vectors.nlist)
+                      if isinstance(self.vectors, faiss.IndexIVF) else faiss.SearchParameters(sel=selector))
+            k = min(k, len(allowed))
         k = min(k, self.vectors.ntotal)
         if k == 0:
             return []
-        scores, positions = self.vectors.search(query.reshape(1, -1).astype(np.float32), k)
+        scores, positions = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(p), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
 
-    def dense(self, vector: np.ndarray, k: int) -> list[Hit]:
-        return [Hit(p, self.chunks[p], s) for p, s in self.search(vector, k)]
+    def positions(self, doc_ids: frozenset[str]) -> list[int]:
+        return [i for i, chunk in enumerate(self.chunks) if chunk.doc_id in doc_ids]
 
-    def lexical(self, query: str, k: int) -> list[Hit]:
-        return [Hit(p, self.chunks[p], s) for p, s in self._bm25.search(query, k)] if query else []
+    def dense(self, vector: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        return [Hit(p, self.chunks[p], s) for p, s in self.search(vector, k, doc_ids)]
+
+    def lexical(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        if not query:
+            return []
+        allowed = None if doc_ids is None else self.positions(doc_ids)
+        return [Hit(p, self.chunks[p], s) for p, s in self._bm25.search(query, k, allowed)]
 
     @cached_property
     def _bm25(self) -> Bm25:

@@ -9,5 +9,5 @@ class DenseRetriever:
         self.store = store
         self.embedder = embedder
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        return self.store.dense(self.embedder.encode([query])[0], k)
+    def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        return self.store.dense(self.embedder.encode([query])[0], k, doc_ids)

@@ -16,11 +16,11 @@ class HybridRetriever:
         self.retrievers = retrievers
         self.rrf_k = rrf_k
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
         fused: dict[int, float] = {}
         chunks = {}
         for retriever in self.retrievers:
-            for rank, hit in enumerate(retriever.search(query, max(k, CANDIDATE_DEPTH))):
+            for rank, hit in enumerate(retriever.search(query, max(k, CANDIDATE_DEPTH), doc_ids)):
                 fused[hit.position] = fused.get(hit.position, 0.0) + 1.0 / (self.rrf_k + rank + 1)
                 chunks[hit.position] = hit.chunk
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
@@ -34,6 +34,6 @@ class FusedInStore:
     def __init__(self, store, embedder, rrf_k: int = 60):
         self.store, self.embedder, self.rrf_k = store, embedder, rrf_k
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
         vector = self.embedder.encode([query])[0]
-        return self.store.hybrid(vector, query, k, self.rrf_k, max(k, CANDIDATE_DEPTH))
+        return self.store.hybrid(vector, query, k, self.rrf_k, max(k, CANDIDATE_DEPTH), doc_ids)

@@ -10,5 +10,5 @@ class LexicalRetriever:
         self.store = store
         store.lexical("", 1)  # builds the store's lexical index now, before the store is served, not on a question
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        return self.store.lexical(query, k)
+    def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        return self.store.lexical(query, k, doc_ids)

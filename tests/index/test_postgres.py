@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from rag.bench import server as live_server
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS
 from tests.test_cli import rag
 
 QUESTION = "How much national budget did Gwangju secure this year?"
@@ -164,3 +164,14 @@ def test_database_problems_are_one_clear_error(database_url, postgres_server, tm
     done = rag("index", "--rebuild", tmp_path=tmp_path, env=env | {"RAG_CHUNK_TOKENS": "64"})
     assert done.returncode == 0 and rag("ask", QUESTION, tmp_path=tmp_path,
                                         env=env | {"RAG_CHUNK_TOKENS": "64"}).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_document_filter_applies_before_ranking_in_the_database(database_url, corpus, tmp_path):
+    shared = open_pipeline(database_url, corpus, tmp_path / "unused")
+    other = "001_25a75e6ad182f60e"
+    for mode in ("dense", "hybrid"):
+        hits = shared.search("national budget secured this year", k=50, retrieval=mode, doc_ids=[other])
+        assert {h.chunk.doc_id for h in hits} == {other} and len(hits) == shared.store.chunk_counts()[other], mode
+    result = shared.ask(QUESTION, doc_ids=["002_a41762f22f1f4beb"])
+    assert result.answer.startswith("62.6 billion KRW")
