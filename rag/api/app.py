@@ -23,8 +23,10 @@ from starlette.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
+from rag.api import chat
 from rag.api.admission import Admission, Busy
 from rag.api.body_limit import BodyLimit
+from rag.api.chat import ChatRequest
 from rag.api.metrics import Metrics
 from rag.api.schemas import (
     QUESTION_SCHEMA,
@@ -40,6 +42,8 @@ from rag.api.schemas import (
 from rag.errors import RagError
 from rag.load import Document, TooLong, decode_text
 from rag.inputs import validate_question
+from rag.contracts import Result
+from rag.conversation import standalone
 from rag.pipeline import LastDocument, NoSuchDocument, Pipeline
 from rag.settings import Settings
 
@@ -92,6 +96,15 @@ class EventStream(StreamingResponse):
     media_type = "text/event-stream"
 
 
+def error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """{"error": message}; under /v1/ OpenAI's shape, {"error": {"message", "type"}}, which its clients read."""
+    body: dict = {"error": message}
+    if request.url.path.startswith("/v1/"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        body = {"error": {"message": message, "type": kind, "code": status}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
 class HTTPProblem(Exception):
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         self.status, self.message, self.headers = status, message, headers
@@ -141,7 +154,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.exception_handler(RagError)
     async def user_error(request: Request, exc: RagError):
         status = {NoSuchDocument: 404, LastDocument: 409, TooLong: 413}.get(type(exc), 400)
-        return JSONResponse(status_code=status, content={"error": str(exc)})
+        return error(request, status, str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
@@ -153,23 +166,22 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         message = PARSE_ERRORS.get(str(exc.detail), str(exc.detail))
         if exc.status_code == 404:  # no route matched (an encoded '/' in an id splits it into more path segments)
             message = f"not found: {request.method} {request.url.path}; the endpoints are listed at /docs"
-        return JSONResponse(status_code=exc.status_code, content={"error": message}, headers=headers)
+        return error(request, exc.status_code, message, headers)
 
     @app.exception_handler(OSError)
     async def storage_error(request: Request, exc: OSError):
         """A write that failed on the disk changed nothing (see Pipeline.add_document); say why, as JSON."""
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return JSONResponse(status_code=507, content={"error": "the disk is full; the document was not added and "
-                                                          "the previous index is still served"})
-        return JSONResponse(status_code=503, content={"error": f"storage error ({exc.strerror or exc}); nothing changed"})
+            return error(request, 507, "the disk is full; the document was not added and the previous index is still served")
+        return error(request, 503, f"storage error ({exc.strerror or exc}); nothing changed")
 
     @app.exception_handler(HTTPProblem)
     async def problem(request: Request, exc: HTTPProblem):
-        return JSONResponse(status_code=exc.status, content={"error": exc.message}, headers=exc.headers)
+        return error(request, exc.status, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return JSONResponse(status_code=422, content={"error": describe(exc.errors())})
+        return error(request, 422, describe(exc.errors()))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
@@ -227,6 +239,27 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         result = await admitted(current(request).ask, body.question, k=body.k, answerer=body.answerer,
                                 doc_ids=body.doc_ids)
         return EventStream(answer_events(result.to_dict()))
+
+    @app.post("/v1/chat/completions", responses=ERRORS)
+    async def chat_completions(body: ChatRequest, request: Request):
+        """OpenAI-compatible chat (see rag/api/chat.py): the last user message is the question, made standalone
+        from the earlier turns; `stream: true` answers in OpenAI's server-sent chunks."""
+        if body.messages[-1].role != "user" or not body.messages[-1].text().strip():
+            raise HTTPProblem(422, "messages: the last message must be the user's question")
+        pipeline = current(request)
+
+        def answer() -> tuple[str, Result]:
+            question = standalone(body.turns(), pipeline.nlp)
+            return question, pipeline.ask(question, doc_ids=body.doc_ids)
+
+        question, result = await admitted(answer)
+        if body.stream:
+            return EventStream(chat.chunks(result, question, body.model))
+        return chat.completion(result, question, body.model)
+
+    @app.get("/v1/models")
+    async def chat_models():
+        return chat.models()
 
     @app.get("/search", response_model=list[Passage], responses=ERRORS)
     async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA),

@@ -1,0 +1,83 @@
+"""An OpenAI-compatible face: POST /v1/chat/completions and GET /v1/models, so chat clients and SDKs can ask.
+
+The last user message is the question; earlier turns make a follow-up standalone (rag/conversation.py), and
+the standalone question is returned beside the answer. The answer text carries the [n] markers; the
+citations come in an extra `citations` field. `stream: true` sends OpenAI's server-sent chunks, ending with
+`data: [DONE]`. Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
+extracted, not sampled.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.contracts import Result
+
+MODEL = "rag-news"
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict] | None = None
+
+    def text(self) -> str:
+        """Plain text, or the text parts of a multi-part message."""
+        if isinstance(self.content, list):
+            return " ".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # OpenAI clients send sampling parameters; they are ignored
+
+    model: str = MODEL
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=100)
+    stream: bool = False
+    doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
+                                      description="Search only these documents (an extension to OpenAI's format).")
+
+    def turns(self) -> list[tuple[str, str]]:
+        return [(m.role, m.text()) for m in self.messages]
+
+
+def completion(result: Result, standalone: str, model: str) -> dict:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    } | extras(result, standalone)
+
+
+def extras(result: Result, standalone: str) -> dict:
+    data = result.to_dict()
+    return {"standalone_question": standalone, "abstained": result.abstained, "citations": data["citations"],
+            "passages": data["passages"], "reason": result.reason}
+
+
+def chunks(result: Result, standalone: str, model: str) -> Iterator[bytes]:
+    """OpenAI's streaming format: the role, the answer a word at a time, then the finish with the citations."""
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model}
+
+    def event(delta: dict, finish: str | None = None, **more) -> bytes:
+        body = base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+
+    yield event({"role": "assistant", "content": ""})
+    words = result.answer.split(" ")
+    for i, word in enumerate(words):
+        yield event({"content": word if i == 0 else " " + word})
+    yield event({}, "stop", **extras(result, standalone))
+    yield b"data: [DONE]\n\n"
+
+
+def models() -> dict:
+    return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "rag-news"}]}

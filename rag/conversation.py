@@ -1,0 +1,47 @@
+"""Follow-up questions made standalone, so retrieval finds their passages without the conversation.
+
+The method: each third-person pronoun of the last question is replaced by the most recent named entity of a
+fitting kind in the earlier turns (the user's questions and the assistant's answers, newest turn first, the
+first entity of a turn first): a person for he, she, him, his and her; an organisation, place, product, event
+or law for it, its, they, them and their. A possessive pronoun becomes "Name's". A question without such a
+pronoun, or a conversation without a fitting entity, is used as asked.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+
+PERSONAL = {"he", "him", "his", "she", "her"}
+IMPERSONAL = {"it", "its", "they", "them", "their"}
+PEOPLE = {"PERSON"}
+THINGS = {"ORG", "GPE", "FAC", "LOC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART", "NORP"}
+
+
+def standalone(turns: list[tuple[str, str]], nlp: Language) -> str:
+    """`turns` are (role, text), oldest first, ending with the user's question."""
+    question = turns[-1][1].strip()
+    doc = nlp(question)
+    pronouns = [t for t in doc if t.lower_ in PERSONAL | IMPERSONAL]
+    if not pronouns:
+        return question
+    earlier = [re.sub(r"\s*\[\d+\]", "", text) for role, text in turns[:-1] if role in ("user", "assistant")]
+    person, thing = latest_entity(earlier, nlp, PEOPLE), latest_entity(earlier, nlp, THINGS)
+    pieces, position = [], 0
+    for token in pronouns:
+        name = person if token.lower_ in PERSONAL else thing
+        if name is None:
+            continue
+        possessive = token.tag_ == "PRP$" or token.lower_ in {"his", "its", "their"}
+        pieces += [question[position : token.idx], name + ("'s" if possessive else "")]
+        position = token.idx + len(token.text)
+    return "".join(pieces) + question[position:]
+
+
+def latest_entity(texts: list[str], nlp: Language, labels: set[str]) -> str | None:
+    for text in reversed(texts):
+        names = [e.text for e in nlp(text).ents if e.label_ in labels]
+        if names:
+            return names[0]
+    return None
