@@ -121,3 +121,27 @@ def database_url(postgres_server) -> str:
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return admin.replace("/postgres?", f"/{name}?")
+
+
+@pytest.fixture(scope="session")
+def postgres_pipeline(postgres_server, tmp_path_factory):
+    """The real pipeline over the real seeds with RAG_STORE=postgres, in a database of its own."""
+    import psycopg
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    admin = postgres_server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute("CREATE DATABASE session_pipeline")
+    root = tmp_path_factory.mktemp("postgres-pipeline")
+    shutil.copytree(SEEDS, root / "seeds")
+    settings = Settings(store="postgres", database_url=admin.replace("/postgres?", "/session_pipeline?"),
+                        source_dir=root / "seeds", index_dir=root / "index")
+    return Pipeline.open(settings, log=lambda m: None)
+
+
+@pytest.fixture(scope="session", params=["faiss", "postgres"])
+def any_store_pipeline(request):
+    """The session's pipeline on each store in turn: tests using it run against both."""
+    return request.getfixturevalue("pipeline" if request.param == "faiss" else "postgres_pipeline")

@@ -1,4 +1,4 @@
-"""The HTTP API in process (FastAPI's TestClient), over the session's real pipeline."""
+"""The HTTP API in process (FastAPI's TestClient), over the session's real pipeline on each store."""
 
 import json
 import threading
@@ -13,8 +13,9 @@ from rag.bench import server as live_server
 
 
 @pytest.fixture(scope="module")
-def client(pipeline):
-    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+def client(any_store_pipeline):
+    """The API over each store, FAISS files and PostgreSQL: every test using it runs on both."""
+    with TestClient(create_app(any_store_pipeline.settings, any_store_pipeline)) as client:
         yield client
 
 
