@@ -41,13 +41,16 @@ class Block:
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
-    """Non-empty lines as (start, end) offsets with surrounding whitespace trimmed."""
+    """Non-empty lines as (start, end) offsets with surrounding whitespace and a Markdown heading's #s trimmed."""
     spans = []
     for match in re.finditer(r"[^\n]+", text):
         line = match.group()
         stripped = line.strip()
+        heading = re.match(r"#{1,6}\s+", stripped)
+        if heading:
+            stripped = stripped[heading.end():]
         if stripped:
-            start = match.start() + (len(line) - len(line.lstrip()))
+            start = match.start() + (len(line) - len(line.lstrip())) + (heading.end() if heading else 0)
             spans.append((start, start + len(stripped)))
     return spans
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from rag.clean import Block, clean
 from rag.errors import RagError
+from rag.formats import CONVERTED, TEXT, converted_text
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = TEXT + CONVERTED
 MAX_DOCUMENT_CHARS = 500_000  # about 80,000 words; a longer file is refused rather than tying up a worker for minutes
 
 
@@ -69,7 +70,14 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    return document_from_text(doc_id or path.stem, decode_text(data, str(path)), str(path))
+    return document_from_text(doc_id or path.stem, file_text(path.name, data), str(path))
+
+
+def file_text(name: str, data: bytes) -> str:
+    """The text of an article file, by its suffix: plain text decoded, HTML, PDF and DOCX extracted."""
+    if Path(name).suffix.lower() in CONVERTED:
+        return converted_text(name, data)
+    return decode_text(data, name)
 
 
 def corpus_files(source_dir: Path) -> list[Path]:
@@ -77,7 +85,7 @@ def corpus_files(source_dir: Path) -> list[Path]:
         raise RagError(f"corpus folder not found: {source_dir}")
     files = sorted(p for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
     if not files:
-        raise RagError(f"no .txt or .md files in corpus folder {source_dir}")
+        raise RagError(f"no article files ({', '.join(SUFFIXES)}) in corpus folder {source_dir}")
     return files
 
 
@@ -93,7 +101,7 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
     others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in SUFFIXES
                     and not p.name.startswith("."))
     if others:
-        log(f"skipped {len(others)} file(s) that are not .txt or .md: {', '.join(others[:5])}"
+        log(f"skipped {len(others)} file(s) of other types (not {', '.join(SUFFIXES)}): {', '.join(others[:5])}"
             + (" …" if len(others) > 5 else ""))
     documents, problems = [], []
     for path, doc_id in document_ids(files).items():

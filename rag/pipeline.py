@@ -26,6 +26,7 @@ from rag.index.build import log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import LastDocument, NoSuchDocument, Searchable, Store
 from rag.inputs import foreign_script, validate_doc_id, validate_k, validate_question
+from rag.formats import TEXT
 from rag.load import Document, document_from_text
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
@@ -80,6 +81,10 @@ class Pipeline:
         def change(store: Store) -> Store:
             existing = store.documents.get(doc_id)
             name = os.path.basename(existing.path) if existing and existing.path else f"{doc_id}.txt"
+            if not name.lower().endswith(TEXT):  # a replaced .pdf or .html: the new text goes beside it as .txt
+                replaced, name = self.settings.source_dir / name, f"{doc_id}.txt"
+            else:
+                replaced = None
             path = self.settings.source_dir / name  # replacing notes.md rewrites notes.md, not a second notes.txt
             document.path = str(path)
             previous = path.read_bytes() if path.exists() else None
@@ -87,7 +92,10 @@ class Pipeline:
             try:
                 updated = store.with_document(document, chunks, vectors)
                 digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                updated.manifest["corpus"] = store.manifest["corpus"] | {name: digest}
+                corpus = store.manifest["corpus"] | {name: digest}
+                if replaced is not None:
+                    corpus.pop(replaced.name, None)
+                updated.manifest["corpus"] = corpus
                 self._save(updated)
             except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
                 if previous is None:
@@ -95,6 +103,8 @@ class Pipeline:
                 else:
                     write_bytes(path, previous)
                 raise
+            if replaced is not None:
+                replaced.unlink(missing_ok=True)
             return updated
 
         self._write(change)

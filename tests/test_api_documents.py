@@ -252,3 +252,16 @@ def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
     assert citations  # the race was exercised
     for citation in citations:  # each quote is exactly what one version holds at the cited offsets
         assert citation["quote"] and any(v[citation["start"] : citation["end"]] == citation["quote"] for v in versions)
+
+
+def test_a_docx_upload_is_extracted_and_answerable(client):
+    from tests.test_formats import BODY, docx_bytes
+
+    response = client.post("/documents", files={"file": ("port-report.docx", docx_bytes(["Port report", BODY]))},
+                           headers=AUTH)
+    assert response.status_code == 201, response.text
+    assert "3.2 trillion won" in client.get("/documents/port-report").json()["text"]
+    answer = client.post("/ask", json={"question": "How many engineers will the Busan port employ?",
+                                        "doc_ids": ["port-report"]}).json()
+    assert answer["answer"].startswith("1,400") and answer["citations"][0]["doc_id"] == "port-report"
+    assert client.delete("/documents/port-report", headers=AUTH).status_code == 204

@@ -40,7 +40,7 @@ from rag.api.schemas import (
     Passage,
 )
 from rag.errors import RagError
-from rag.load import Document, TooLong, decode_text
+from rag.load import Document, TooLong, decode_text, file_text
 from rag.inputs import validate_question
 from rag.contracts import Result
 from rag.conversation import standalone
@@ -74,7 +74,7 @@ UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "description": "A UTF-8 .txt or .md file (plain text, not binary)."},
+                        "file": {"type": "string", "description": "A .txt or .md file (text; its encoding is detected), or an .html, .pdf or .docx file (its text is extracted)."},
                         "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
                     },
                 },
@@ -372,7 +372,7 @@ async def document_from_request(request: Request) -> tuple[str, str]:
         doc_id = form.get("doc_id") or Path(name).stem
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
-        return doc_id, decode_text(data, f"file {name!r}")
+        return doc_id, file_text(name, data) if name else decode_text(data, "the upload")
     if content_type == "application/json":
         try:
             body = DocumentIn.model_validate_json(await request.body())

@@ -197,7 +197,7 @@ class PostgresStore:
                                               progress=True)
             _insert(connection, [(d, Path(d.path).name, hashes[Path(d.path).name]) for d in documents], chunks, vectors)
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
-                raise RagError(f"no documents to index in {source}: add .txt or .md articles there")
+                raise RagError(f"no documents to index in {source}: add article files (.txt, .md, .html, .pdf, .docx) there")
         log(f"{source}: {len(documents)} file(s) added or changed, {len(removed)} removed, in one transaction")
         return True
 

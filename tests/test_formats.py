@@ -1,0 +1,93 @@
+"""HTML, PDF and DOCX articles: their text is extracted, indexed and cited like a .txt file's."""
+
+import io
+
+import pytest
+
+from rag.errors import RagError
+from rag.load import read_document
+
+TITLE = "Busan opens a robotics port"
+BODY = ("The city of Busan announced on Monday that it will open an automated robotics port in 2031. "
+        "The port will cost 3.2 trillion won and employ 1,400 engineers.")
+
+
+def pdf_bytes(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with a text layer, written by hand (no PDF writer is a dependency)."""
+    text = "BT /F1 11 Tf 40 800 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
+               "/Contents 4 0 R >>", f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n")
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode())
+    start = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write("".join(f"{o:010d} 00000 n \n" for o in offsets).encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{start}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def docx_bytes(paragraphs: list[str]) -> bytes:
+    from docx import Document
+
+    document, out = Document(), io.BytesIO()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    document.save(out)
+    return out.getvalue()
+
+
+HTML = f"""<html><head><title>{TITLE}</title></head><body>
+<nav><a href="/">Home</a> | <a href="/news">News</a> | <a href="/sports">Sports</a></nav>
+<article><h1>{TITLE}</h1><p>{BODY}</p>
+<p>Officials said the first ships would dock in the spring, and that local universities would train the staff.</p>
+</article><footer>Copyright 2026 Example News. All rights reserved.</footer></body></html>"""
+
+
+@pytest.mark.parametrize("name, data", [
+    ("port.html", HTML.encode()),
+    ("port.pdf", pdf_bytes([TITLE, *BODY.split(". ")])),
+    ("port.docx", docx_bytes([TITLE, BODY])),
+])
+def test_text_is_extracted_with_the_title_and_without_page_furniture(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    document = read_document(tmp_path / name)
+    assert document.doc_id == "port" and document.title == TITLE
+    assert "3.2 trillion won" in document.text and "1,400 engineers" in document.text
+    assert "Sports" not in document.text and "All rights reserved" not in document.text
+
+
+def test_markdown_headings_lose_their_hashes(tmp_path):
+    (tmp_path / "port.md").write_text(f"# {TITLE}\n\n{BODY}\n\n## Costs\n\nIt is expensive.\n")
+    document = read_document(tmp_path / "port.md")
+    assert document.title == TITLE
+    assert all(not document.text[b.start : b.end].startswith("#") for b in document.blocks)
+
+
+def test_a_damaged_or_empty_file_is_one_clear_error(tmp_path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf")
+    with pytest.raises(RagError, match="broken.pdf: cannot read this PDF file"):
+        read_document(tmp_path / "broken.pdf")
+    (tmp_path / "empty.docx").write_bytes(docx_bytes([]))
+    with pytest.raises(RagError, match="empty.docx: no text found"):
+        read_document(tmp_path / "empty.docx")
+
+
+@pytest.mark.slow
+def test_a_pdf_article_is_answered_and_cited_in_its_extracted_text(tmp_path):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "port.pdf").write_bytes(pdf_bytes([TITLE, *BODY.split(". ")]))
+    (corpus / "page.html").write_bytes(HTML.replace("Busan", "Ulsan").replace("3.2", "1.1").encode())
+    pipeline = Pipeline.open(Settings(source_dir=corpus, index_dir=tmp_path / "index"), log=lambda m: None)
+    result = pipeline.ask("How much will the Busan robotics port cost?")
+    citation = result.citations[0]
+    assert result.answer.startswith("3.2 trillion") and citation.doc_id == "port"
+    assert pipeline.store.documents["port"].text[citation.start : citation.end] == citation.quote
