@@ -194,7 +194,8 @@ def load(
     clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 32,
     seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long to run.")] = 60,
     add_share: Annotated[float, typer.Option(min=0, max=1, help="Share of requests that add a document.")] = 0.05,
-    dataset: Annotated[Path, typer.Option(help="Questions to ask (JSON Lines eval set).")] = Path("eval/questions.jsonl"),
+    dataset: Annotated[Optional[Path], typer.Option(help="Questions to ask (JSON Lines eval set) [default: the project's "
+                                                         "eval/questions.jsonl].")] = None,
     out: Annotated[Path, typer.Option(help="Where to write the JSON summary.")] = Path("bench/load.json"),
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
@@ -203,7 +204,9 @@ def load(
     from rag.bench.loadtest import load_test, write_summary
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
-    summary = load_test(settings, dataset, clients, seconds, add_share)
+    from rag.evaluation.dataset import eval_set
+
+    summary = load_test(settings, eval_set(dataset), clients, seconds, add_share)
     write_summary(summary, out)
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "error_samples"}, indent=2))
     for sample in summary["error_samples"]:
@@ -223,7 +226,8 @@ def bench(
     postgres_sizes: Annotated[Optional[str], typer.Option(help="Comma-separated chunk counts for the postgres "
                                                                "section (RAG_DATABASE_URL, else a throwaway server).")] = None,
     repeat: Annotated[Optional[int], typer.Option(min=1, help="Measured runs per timing, after a warm-up.")] = None,
-    dataset: Annotated[Path, typer.Option(help="Eval questions used as queries.")] = Path("eval/questions.jsonl"),
+    dataset: Annotated[Optional[Path], typer.Option(help="Eval questions used as queries [default: the project's "
+                                                         "eval/questions.jsonl].")] = None,
     t5_skeleton: Annotated[Path, typer.Option(help="flan-t5-small config and tokenizer (no weights needed).")] = Path(
         "tests/fixtures/flan-t5-small-skeleton"),
     out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")] = Path("bench"),
@@ -249,7 +253,9 @@ def bench(
         overrides["repeat"] = repeat
     config = BenchConfig.quick(**overrides) if quick else BenchConfig(**overrides)
     settings = settings_from(source_dir=source, index_dir=index_dir)
-    results = run_bench(settings, dataset, config, log=lambda message: typer.echo(message, err=True))
+    from rag.evaluation.dataset import eval_set
+
+    results = run_bench(settings, eval_set(dataset), config, log=lambda message: typer.echo(message, err=True))
     folder = write_bench(results, out)
     for row in results["targets"]:
         typer.echo(f"{'met ' if row['met'] else 'MISS'}  {row['target']}: {row['measured']} ({row['limit']})")
@@ -321,7 +327,8 @@ def split_list(value: str | None, default: str) -> list[str]:
 @app.command("eval")
 @user_errors
 def evaluate(
-    dataset: Annotated[Path, typer.Option(help="JSON Lines eval set.")] = Path("eval/questions.jsonl"),
+    dataset: Annotated[Optional[Path], typer.Option(help="JSON Lines eval set [default: the project's "
+                                                         "eval/questions.jsonl, from any folder].")] = None,
     squad: Annotated[Optional[Path], typer.Option(help="A SQuAD-format JSON Lines file instead: its paragraphs "
                                                        "become a corpus (cached), its questions the eval set.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="Score a seeded random sample of N questions (0: all).")] = 0,
@@ -338,7 +345,7 @@ def evaluate(
 ):
     """Score retrieval, answers, citations, abstention and latency; exit 1 when a --min/--max threshold fails."""
     from rag.answer import check_answerer
-    from rag.evaluation.dataset import load_dataset
+    from rag.evaluation.dataset import eval_set, load_dataset
     from rag.evaluation.report import text_table, write_report
     from rag.evaluation.runner import Config, run_config
     from rag.retrieve import RETRIEVERS
@@ -351,6 +358,7 @@ def evaluate(
         settings = settings.model_copy(update={"source_dir": source, "index_dir": index_dir})
         dataset = squad
     else:
+        dataset = eval_set(dataset)
         examples = load_dataset(dataset, split)  # a malformed line stops here, before any model loads
         if limit:
             examples = random.Random(13).sample(examples, min(limit, len(examples)))

@@ -28,14 +28,17 @@ def workdir(tmp_path_factory):
 
 def test_quality_guard_on_the_project_eval_set(workdir):
     flags = [item for pair in RULES_GUARD.items() for item in pair]
-    done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--answerer", "rules",
-               "--out", str(workdir / "out"), *flags, tmp_path=workdir)
+    # No --dataset, and run outside the project: the project's own eval set is used.
+    done = rag("eval", "--answerer", "rules", "--out", str(workdir / "out"), *flags, tmp_path=workdir)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((workdir / "out" / "report.json").read_text())
     assert report["runs"][0]["metrics"]["questions"] == 100
     predictions = (workdir / "out" / "predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 100 and (workdir / "out" / "eval.png").stat().st_size > 0
-    assert "| f1 |" in (workdir / "out" / "report.md").read_text()
+    report_md = (workdir / "out" / "report.md").read_text()
+    assert "| f1 |" in report_md and "## Failing questions: rules+hybrid@5" in report_md
+    failed = [json.loads(line) for line in predictions if not json.loads(line)["correct"]]
+    assert f"({len(failed)} of 100)" in report_md and f"| {failed[0]['question']} |" in report_md
 
 
 def test_threshold_that_is_not_met_fails_the_command(workdir):

@@ -44,6 +44,17 @@ def _check(row: object, where: str) -> Example:
     return Example(row["id"], row["question"], row["answers"], row["doc_ids"], row["answerable"], split)
 
 
+PACKAGED = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"
+
+
+def eval_set(path: Path | None) -> Path:
+    """The file given; else ./eval/questions.jsonl; else the project's own eval set, from whatever folder."""
+    if path is not None:
+        return path
+    local = Path("eval/questions.jsonl")
+    return local if local.is_file() else PACKAGED
+
+
 def load_dataset(path: Path, split: str | None = None) -> list[Example]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -33,13 +33,40 @@ def text_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+FAILURES_SHOWN = 50  # per configuration; predictions.jsonl holds every question
+
+
 def markdown(runs: list[dict], meta: dict) -> str:
     rows = table(runs)
     out = ["# Evaluation report\n", f"Dataset `{meta['dataset']}`, split `{meta['split'] or 'all'}`, "
            f"{runs[0]['metrics']['questions']} questions ({runs[0]['metrics']['answerable']} answerable); "
            f"{meta['created']}.\n", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    for run in runs:
+        failed = [p for p in run["predictions"] if not p["correct"]]
+        out += [f"\n## Failing questions: {run['config']} ({len(failed)} of {len(run['predictions'])})\n",
+                "| question | gold | prediction | why |", "|---|---|---|---|"]
+        out += [f"| {cell(p['question'])} | {cell(' / '.join(p['gold_answers']) or '(unanswerable)')} | "
+                f"{cell(p['prediction'] or '(abstained)')} | {cell(failure(p))} |" for p in failed[:FAILURES_SHOWN]]
+        if len(failed) > FAILURES_SHOWN:
+            out.append(f"\n{len(failed) - FAILURES_SHOWN} more in predictions.jsonl.")
     return "\n".join(out) + "\n"
+
+
+def failure(prediction: dict) -> str:
+    """Why a question counts as failed, in words: the first thing to look at when fixing it."""
+    if not prediction["answerable"]:
+        return "answered a question the documents do not answer"
+    missed = prediction["retrieval"]["recall@10"] == 0
+    if prediction["abstained"]:
+        return ("gold passage not retrieved; " if missed else "") + f"abstained: {prediction['reason']}"
+    if missed:
+        return f"gold passage not retrieved; wrong answer (F1 {prediction['f1']:.2f})"
+    return f"wrong answer (F1 {prediction['f1']:.2f})"
+
+
+def cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")[:200]
 
 
 def plot(runs: list[dict], path: Path) -> None:
@@ -48,15 +75,22 @@ def plot(runs: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for run in runs:
+    fig, (quality, left, right) = plt.subplots(1, 3, figsize=(16, 4))
+    names = ["em", "f1", "abstention_accuracy", "citation_precision"]
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        quality.bar([n + i * width for n in range(len(names))], [run["metrics"][name] for name in names], width,
+                    label=run["config"])
         ks = [1, 3, 5, 10]
         left.plot(ks, [run["metrics"][f"recall@{k}"] for k in ks], marker="o", label=run["config"])
         right.hist([p["timings_ms"]["total"] for p in run["predictions"]], bins=30, alpha=0.5, label=run["config"])
+    quality.set_xticks([n + 0.4 - width / 2 for n in range(len(names))],
+                       ["EM", "F1", "abstention\naccuracy", "citation\nprecision"])
+    quality.set(title="Answer quality", ylim=(0, 1.05))
     left.set(title="Retrieval recall@k", xlabel="k", ylabel="recall", ylim=(0, 1.05))
     right.set(title="Latency per question", xlabel="total ms", ylabel="questions")
-    left.legend(fontsize=8)
-    right.legend(fontsize=8)
+    for axes in (quality, left, right):
+        axes.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
