@@ -1,4 +1,5 @@
-"""One source of settings: explicit values (CLI flags), then RAG_* environment variables, then defaults."""
+"""One source of settings: explicit values (CLI flags), then RAG_* environment variables, then an optional
+rag.toml in the working folder, then defaults."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
 
     source_dir: Path = Field(Path("seeds"), description="Folder of .txt/.md articles to index.")
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
@@ -104,6 +105,20 @@ class Settings(BaseSettings):
             return registry.check(name)
         except RagError as exc:
             raise ValueError(str(exc)) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        """Flags (init), then RAG_* variables, then rag.toml in the working folder (when there is one), then defaults."""
+        import tomllib
+
+        from rag.errors import RagError
+
+        try:
+            toml = TomlConfigSettingsSource(settings_cls)
+        except tomllib.TOMLDecodeError as exc:
+            raise RagError(f"rag.toml is not valid TOML: {exc}") from None
+        return init_settings, env_settings, toml
 
     @classmethod
     def from_flags(cls, **flags: Any) -> "Settings":

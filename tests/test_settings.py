@@ -48,3 +48,19 @@ def test_validating_a_question_imports_no_model():
             "print(sorted(m for m in ('torch', 'spacy', 'faiss', 'bm25s', 'onnxruntime') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_rag_toml_sits_between_the_environment_and_the_defaults(tmp_path, monkeypatch):
+    from rag.errors import RagError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rag.toml").write_text('k = 7\nanswerer = "rules"\n')
+    assert (Settings().k, Settings().answerer) == (7, "rules")
+    monkeypatch.setenv("RAG_K", "9")
+    assert Settings().k == 9 and Settings.from_flags(k=3).k == 3
+    (tmp_path / "rag.toml").write_text("kk = 7\n")
+    with pytest.raises(ValidationError, match="kk"):
+        Settings()
+    (tmp_path / "rag.toml").write_text("k = [\n")
+    with pytest.raises(RagError, match="rag.toml is not valid TOML"):
+        Settings()
