@@ -86,3 +86,77 @@ def test_the_highlight_is_right_after_emoji(browser, pipeline, tmp_path):
         ask(page, "Who organised the Mudeung lantern festival?")
         highlight = page.wait_for_selector("#source mark#highlight")
         assert highlight.inner_text() == "The Mudeung lantern festival was organised by Baek Harin this spring."
+
+
+QUESTION = "How much national budget did Gwangju secure this year?"
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (375, 740)])
+def test_the_answer_stays_in_view_beside_or_above_its_source(browser, server, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server.url)
+    assert page.locator("label[for=question]").is_visible()
+    ask(page, QUESTION)
+    page.wait_for_selector("#source mark#highlight")
+    assert any(url.endswith("/ask/stream") for url in requested)  # the answer streams in
+    assert page.inner_text("#answer-span") == "62.6 billion KRW"  # the answer itself, inside the cited sentence
+    answer, source = page.locator("#answer").bounding_box(), page.locator("#source").bounding_box()
+    assert 0 <= answer["y"] and answer["y"] + answer["height"] <= height  # still on screen
+    if width >= 960:
+        assert source["x"] >= answer["x"] + answer["width"]  # beside
+    else:
+        assert source["y"] >= answer["y"] + answer["height"]  # below
+    mark = page.locator("#highlight").bounding_box()
+    assert source["y"] <= mark["y"] <= source["y"] + source["height"]  # scrolled to, inside the source box
+
+
+def test_citations_and_closest_passages_are_reachable_by_keyboard(browser, server):
+    page = opened(browser, server)
+    page.focus("#question")
+    page.keyboard.type("Who is the president of Zhejiang University?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#citations li button")
+    page.evaluate("document.getElementById('source').replaceChildren()")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('#citations') !== null"):
+            break
+    page.keyboard.press("Enter")
+    assert "Ma Yanming" in page.wait_for_selector("#source mark#highlight").inner_text()
+
+    ask(page, "What is the capital of France?")
+    page.wait_for_selector("#closest")
+    assert page.inner_text("#reason").startswith("Why: ")
+    assert page.locator("#citations li button").count() >= 1
+
+
+def test_the_documents_panel_lists_uploads_and_deletes(browser, pipeline, tmp_path):
+    from tests.conftest import live_copy
+
+    upload = tmp_path / "busan-port.txt"
+    upload.write_text("Busan opens a robotics port\n\nThe city of Busan said on Monday that its robotics port will "
+                      "cost 3.2 trillion won.\n")
+    with live_copy(pipeline, tmp_path / "copy", env={"RAG_API_KEY": "s3cret"}) as server:
+        page = opened(browser, server)
+        page.click("#documents summary")
+        page.wait_for_selector("#document-list li")
+        assert page.locator("#document-list li").count() == 5 and page.locator("#api-key").is_visible()
+        page.set_input_files("#upload", str(upload))
+        page.fill("#api-key", "wrong")
+        page.click("#upload-button")
+        page.wait_for_function("document.getElementById('documents-status').textContent.includes('Bearer')")
+        page.fill("#api-key", "s3cret")
+        page.click("#upload-button")
+        page.wait_for_function("document.getElementById('documents-status').textContent === 'Added busan-port.'")
+        assert page.locator("#document-list li").count() == 6
+        page.click("#document-list li[data-id='busan-port'] button")
+        page.wait_for_function("document.querySelectorAll('#document-list li').length === 5")
+
+
+def test_without_writes_the_panel_only_lists(browser, server):
+    page = opened(browser, server)
+    page.click("#documents summary")
+    page.wait_for_selector("#document-list li")
+    assert not page.locator("#writes").is_visible() and page.locator("#document-list button").count() == 0

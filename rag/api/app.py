@@ -36,6 +36,7 @@ from rag.api.schemas import (
     DocumentOut,
     DocumentSummary,
     ErrorOut,
+    OpenAIErrorOut,
     Health,
     Passage,
 )
@@ -50,13 +51,14 @@ from rag.settings import Settings
 PAGE = Path(__file__).with_name("page.html")
 RETRY_AFTER_S = 1
 
-def errors(*statuses: int) -> dict:
+def errors(*statuses: int, model: type = ErrorOut) -> dict:
     """Error responses as JSON {"error"}, stated explicitly so streaming routes do not claim them as events."""
-    schema = {"$ref": "#/components/schemas/ErrorOut"}
-    return {status: {"model": ErrorOut, "content": {"application/json": {"schema": schema}}} for status in statuses}
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {status: {"model": model, "content": {"application/json": {"schema": schema}}} for status in statuses}
 
 
 ERRORS = errors(400, 404, 413, 422, 503)
+OPENAI_ERRORS = errors(400, 404, 413, 422, 503, model=OpenAIErrorOut)
 WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415, 507)
 STREAM_EVENTS = {200: {"description": "Server-sent events; each `data` is one JSON object.", "content": {
     "text/event-stream": {"schema": {
@@ -240,7 +242,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
                                 doc_ids=body.doc_ids)
         return EventStream(answer_events(result.to_dict()))
 
-    @app.post("/v1/chat/completions", responses=ERRORS)
+    @app.post("/v1/chat/completions", responses=OPENAI_ERRORS)
     async def chat_completions(body: ChatRequest, request: Request):
         """OpenAI-compatible chat (see rag/api/chat.py): the last user message is the question, made standalone
         from the earlier turns; `stream: true` answers in OpenAI's server-sent chunks."""
@@ -314,7 +316,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         p = current(request)
         return Health(status="ok", documents=len(p.store.documents), chunks=sum(p.store.chunk_counts().values()),
                       embedder=p.settings.embedder, embed_model=p.settings.embed_model,
-                      answerer=p.settings.answerer, retrieval=p.settings.retrieval)
+                      answerer=p.settings.answerer, retrieval=p.settings.retrieval,
+                      writes="key" if settings.api_key else "open" if settings.allow_writes else "off")
 
     @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
     async def prometheus(request: Request):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.answer import ANSWERERS
@@ -94,6 +96,8 @@ class Health(BaseModel):
     embed_model: str
     answerer: str
     retrieval: str
+    writes: Literal["key", "open", "off"] = Field(
+        description="Document writes: with the API key, open (--allow-writes), or off.")
 
 
 class DocumentIn(BaseModel):
@@ -105,3 +109,15 @@ class DocumentIn(BaseModel):
 
 class ErrorOut(BaseModel):
     error: str
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: int
+
+
+class OpenAIErrorOut(BaseModel):
+    """Errors under /v1/, in the shape OpenAI's clients read."""
+
+    error: OpenAIErrorDetail
