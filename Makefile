@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 Q ?= How much national budget did Gwangju secure this year?
 
-.PHONY: ask test install browser eval fuzz load bench clean
+.PHONY: ask test install browser eval fuzz stress bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ fuzz: install  ## schemathesis against a live server, auth on: about 2,000 gener
 bench: install  ## the benchmark (12 minutes on 2 cores): bench/bench.json and bench/bench.md
 	$(BIN)/rag bench --out bench
 
-load: install  ## 32 clients for 60 s mixing asks, searches and adds against a live server (private copy)
-	$(BIN)/rag load --clients 32 --seconds 60 --out bench/load.json
+stress: install  ## 32 clients for 60 s mixing asks, searches and adds against a live server (private copy)
+	$(BIN)/rag stress --clients 32 --seconds 60 --out bench/stress.json
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT index/.tmp-* eval/runs bench

@@ -190,23 +190,23 @@ def serve(
 
 @app.command()
 @user_errors
-def load(
+def stress(
     clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 32,
     seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long to run.")] = 60,
     add_share: Annotated[float, typer.Option(min=0, max=1, help="Share of requests that add a document.")] = 0.05,
     dataset: Annotated[Optional[Path], typer.Option(help="Questions to ask (JSON Lines eval set) [default: the project's "
                                                          "eval/questions.jsonl].")] = None,
-    out: Annotated[Path, typer.Option(help="Where to write the JSON summary.")] = Path("bench/load.json"),
+    out: Annotated[Path, typer.Option(help="Where to write the JSON summary.")] = Path("bench/stress.json"),
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Load-test a live server (on a private copy of the index) with asks, searches and adds; exit 1 on any error."""
-    from rag.bench.loadtest import load_test, write_summary
+    """Stress-test a live server (on a private copy of the index) with asks, searches and adds; exit 1 on any error."""
+    from rag.bench.stress import stress_test, write_summary
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     from rag.evaluation.dataset import eval_set
 
-    summary = load_test(settings, eval_set(dataset), clients, seconds, add_share)
+    summary = stress_test(settings, eval_set(dataset), clients, seconds, add_share)
     write_summary(summary, out)
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "error_samples"}, indent=2))
     for sample in summary["error_samples"]:

@@ -1,4 +1,4 @@
-"""`rag serve` as a real process on a free 127.0.0.1 port: what the benchmark, the load test and the
+"""`rag serve` as a real process on a free 127.0.0.1 port: what the benchmark, the stress test and the
 HTTP tests talk to, so they measure the service the way its users run it."""
 
 from __future__ import annotations

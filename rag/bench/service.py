@@ -10,8 +10,8 @@ import time
 
 import httpx
 
-from rag.bench.load import ask_only, run_load
-from rag.bench.loadtest import private_server
+from rag.bench.traffic import ask_only, run_traffic
+from rag.bench.stress import private_server
 from rag.bench.server import memory_kib
 from rag.bench.timing import each_ms, percentiles
 from rag.settings import Settings
@@ -41,7 +41,7 @@ def measure_service(settings: Settings, questions: list[str], client_levels: lis
         results["throughput"] = {}
         for clients in client_levels:
             log(f"service: {clients} concurrent clients for {seconds:g} s")
-            load = run_load(server.url, clients, ask_only(questions, seed=clients), seconds=seconds,
+            load = run_traffic(server.url, clients, ask_only(questions, seed=clients), seconds=seconds,
                             server_pid=server.process.pid)
             summary = load.summary()
             results["throughput"][str(clients)] = {k: summary[k] for k in

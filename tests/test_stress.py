@@ -1,14 +1,14 @@
-"""A short, bounded loopback load test: asks, searches and adds from concurrent clients, zero errors,
-and server memory that does not grow with the requests served. `make load` runs the full one."""
+"""A short, bounded loopback stress test: asks, searches and adds from concurrent clients, zero errors,
+and server memory that does not grow with the requests served. `make stress` runs the full one."""
 
-from rag.bench.load import LoadResult, memory_growth
+from rag.bench.traffic import LoadResult, memory_growth
 from rag.bench.timing import percentiles
-from rag.bench.loadtest import load_test
+from rag.bench.stress import stress_test
 from tests.conftest import ROOT
 
 
 def test_mixed_load_has_no_errors_and_flat_memory(pipeline):
-    summary = load_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1)
+    summary = stress_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1)
     assert summary["errors"] == 0, summary["error_samples"]
     assert summary["ok"] + summary["rejected_503"] == summary["requests"] > 50
     assert set(summary["latency_ms_by_kind"]) == {"ask", "search", "add"}

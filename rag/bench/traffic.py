@@ -112,7 +112,7 @@ async def _run(url: str, clients: int, requests: Callable[[], Request], seconds:
     return result
 
 
-def run_load(url: str, clients: int, requests: Callable[[], Request], seconds: float = 60.0,
+def run_traffic(url: str, clients: int, requests: Callable[[], Request], seconds: float = 60.0,
              limit: int | None = None, server_pid: int | None = None) -> LoadResult:
     """Run until `seconds` pass or `limit` requests have been sent, whichever comes first."""
     return asyncio.run(_run(url, clients, requests, seconds, limit, server_pid))

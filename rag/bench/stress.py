@@ -1,4 +1,4 @@
-"""`rag load`: the reliability load test. Many clients mix asks, searches and document adds against a live
+"""`rag stress`: the reliability stress test. Many clients mix asks, searches and document adds against a live
 server running on a private copy of the corpus and index (the real ones are never written)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.atomic import write_text
 from rag.bench import server as live_server
-from rag.bench.load import mixed, run_load
+from rag.bench.traffic import mixed, run_traffic
 from rag.evaluation.dataset import load_dataset
 from rag.settings import Settings
 
@@ -34,11 +34,11 @@ def eval_questions(dataset: Path) -> list[str]:
     return [example.question for example in load_dataset(dataset)]
 
 
-def load_test(settings: Settings, dataset: Path, clients: int, seconds: float, add_share: float) -> dict:
+def stress_test(settings: Settings, dataset: Path, clients: int, seconds: float, add_share: float) -> dict:
     key = secrets.token_urlsafe(16)
     with private_server(settings, env={"RAG_API_KEY": key}) as server:
         requests = mixed(eval_questions(dataset), add_share, key)
-        result = run_load(server.url, clients, requests, seconds=seconds, server_pid=server.process.pid)
+        result = run_traffic(server.url, clients, requests, seconds=seconds, server_pid=server.process.pid)
     return result.summary() | {"error_samples": result.errors[:10]}
 
 
