@@ -48,3 +48,13 @@ def test_a_document_filter_applies_before_ranking(pipeline, mode):
     assert len(hits) == pipeline.store.chunk_counts()[other]  # every chunk of the document was a candidate
     with pytest.raises(NoSuchDocument, match="'nope'"):
         pipeline.search("budget", retrieval=mode, doc_ids=[other, "nope"])
+
+
+def test_the_lexical_index_is_built_before_the_store_is_served(pipeline):
+    from rag.index.store import Store
+    from rag.retrieve.lexical import LexicalRetriever
+
+    store = pipeline.store
+    fresh = Store(dict(store.manifest), store.vectors, store.chunks, store.documents)
+    LexicalRetriever(fresh)  # what a snapshot swap does
+    assert "_bm25" in fresh.__dict__  # so the first question after a write does not build it

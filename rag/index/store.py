@@ -78,10 +78,11 @@ class Store:
         return [Hit(p, self.chunks[p], s) for p, s in self.search(vector, k, doc_ids)]
 
     def lexical(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
+        bm25 = self._bm25  # built on first use, which LexicalRetriever makes happen before the store is served
         if not query:
             return []
         allowed = None if doc_ids is None else self.positions(doc_ids)
-        return [Hit(p, self.chunks[p], s) for p, s in self._bm25.search(query, k, allowed)]
+        return [Hit(p, self.chunks[p], s) for p, s in bm25.search(query, k, allowed)]
 
     @cached_property
     def _bm25(self) -> Bm25:
