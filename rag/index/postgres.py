@@ -95,12 +95,11 @@ class PostgresStore:
         expected = store_settings(settings, embedder)
         with _connect(url) as connection:
             _enable_pgvector(connection, url)
-            if rebuild:
-                connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
-            _create_or_check(connection, expected)
+            if not rebuild:  # a rebuild re-creates the tables inside its load's transaction
+                _create_or_check(connection, expected)
         store = cls(_pool(url, settings.hnsw_ef_search), expected)
-        if sync or rebuild or not len(store.documents):
-            store.load(settings, embedder, log)
+        if rebuild or sync or not len(store.documents):
+            store.load(settings, embedder, log, fresh=rebuild)
         return store
 
     def close(self) -> None:
@@ -170,10 +169,11 @@ class PostgresStore:
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
 
-    def load(self, settings, embedder: Embedder, log: Callable[[str], None], nlp=None) -> bool:
+    def load(self, settings, embedder: Embedder, log: Callable[[str], None], nlp=None, fresh: bool = False) -> bool:
         """Bring the corpus folder in as one transaction: files whose bytes changed are re-embedded, files
         that are gone are removed, the rest is left alone. Killed midway, the database keeps its previous
-        state. Documents added through the API (no file) are never touched. True when anything changed."""
+        state. Documents added through the API (no file) are never touched. `fresh` drops and re-creates
+        the tables first, in the same transaction (rag index --rebuild). True when anything changed."""
         from rag.nlp import load_nlp
 
         source = Path(settings.source_dir)
@@ -181,6 +181,9 @@ class PostgresStore:
         ids = document_ids(corpus_files(source)) if source.is_dir() else {}
         with self.pool.connection() as connection, connection.transaction():
             _lock(connection)
+            if fresh:
+                connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
+                _create(connection, self.expected)
             known = dict(connection.execute(
                 "SELECT file, sha256 FROM rag_documents WHERE file IS NOT NULL").fetchall())
             changed = sorted(name for name, digest in hashes.items() if known.get(name) != digest)

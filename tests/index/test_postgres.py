@@ -103,19 +103,25 @@ def test_kill_during_a_bulk_load_keeps_the_previous_state(database_url, corpus, 
         for article in SEEDS.iterdir():
             shutil.copy(article, corpus / f"copy{n}_{article.name}")
     environment = {k: v for k, v in __import__("os").environ.items() if not k.startswith("RAG_")} | env
-    loader = subprocess.Popen([sys.executable, "-m", "rag.cli", "index"], cwd=tmp_path, env=environment,
-                              stderr=subprocess.PIPE, text=True)
-    seen = ""
-    while "/150 [" not in seen:  # the progress bar: inside the transaction, part of the way in
-        character = loader.stderr.read(1)
-        assert character, f"the load ended before it could be killed: {seen[-500:]}"
-        seen += character
-    time.sleep(2.0)
-    loader.send_signal(signal.SIGKILL)
-    loader.wait(timeout=30)
+
+    def killed_midway(*flags: str, total: int) -> None:
+        loader = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", *flags], cwd=tmp_path, env=environment,
+                                  stderr=subprocess.PIPE, text=True)
+        seen = ""
+        while f"/{total} [" not in seen:  # the progress bar: inside the transaction, part of the way in
+            character = loader.stderr.read(1)
+            assert character, f"the load ended before it could be killed: {seen[-500:]}"
+            seen += character
+        time.sleep(2.0)
+        loader.send_signal(signal.SIGKILL)
+        loader.wait(timeout=30)
+
+    killed_midway(total=150)
     assert documents_in(database_url) == 5  # the previous state, not a mix
     done = rag("index", tmp_path=tmp_path, env=env)
     assert done.returncode == 0 and documents_in(database_url) == 155
+    killed_midway("--rebuild", total=155)  # a rebuild drops its tables inside the same transaction
+    assert documents_in(database_url) == 155
 
 
 @pytest.mark.slow
