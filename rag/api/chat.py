@@ -15,9 +15,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Literal
 
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.api.common import OPENAI_ERRORS, EventStream, HTTPProblem, admitted, current
 from rag.contracts import Result
+from rag.conversation import standalone
 
 MODEL = "rag-news"
 
@@ -46,6 +49,32 @@ class ChatRequest(BaseModel):
 
     def turns(self) -> list[tuple[str, str]]:
         return [(m.role, m.text()) for m in self.messages]
+
+
+router = APIRouter()
+
+
+@router.post("/v1/chat/completions", responses=OPENAI_ERRORS)
+async def chat_completions(body: ChatRequest, request: Request):
+    """OpenAI-compatible chat: the last user message is the question, made standalone from the earlier turns;
+    `stream: true` answers in OpenAI's server-sent chunks."""
+    if body.messages[-1].role != "user" or not body.messages[-1].text().strip():
+        raise HTTPProblem(422, "messages: the last message must be the user's question")
+    pipeline = current(request)
+
+    def answer() -> tuple[str, Result]:
+        question = standalone(body.turns(), pipeline.nlp)
+        return question, pipeline.ask(question, doc_ids=body.doc_ids)
+
+    question, result = await admitted(request.app, answer)
+    if body.stream:
+        return EventStream(chunks(result, question, body.model))
+    return completion(result, question, body.model)
+
+
+@router.get("/v1/models")
+async def chat_models():
+    return models()
 
 
 def completion(result: Result, standalone: str, model: str) -> dict:

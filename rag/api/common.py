@@ -1,0 +1,110 @@
+"""What the routers share: error responses (JSON {"error"}, OpenAI's shape under /v1/), model work admitted
+through the queue, the write permission, and the server-sent-events response."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import StreamingResponse
+
+from rag.api.admission import Busy
+from rag.api.schemas import ErrorOut, OpenAIErrorOut
+from rag.errors import RagError
+from rag.index.store import LastDocument, NoSuchDocument
+from rag.load import TooLong
+
+RETRY_AFTER_S = 1
+# The status of each kind of user error; any other RagError is a 400. (The CLI prints the same messages.)
+STATUS = {NoSuchDocument: 404, LastDocument: 409, TooLong: 413}
+# FastAPI's words for a body it cannot decode (invalid UTF-8 in JSON, say), and what to tell the client instead.
+PARSE_ERRORS = {"There was an error parsing the body": "the request body cannot be parsed: send JSON encoded as UTF-8"}
+
+
+def errors(*statuses: int, model: type = ErrorOut) -> dict:
+    """Error responses as JSON {"error"}, stated explicitly so streaming routes do not claim them as events."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {status: {"model": model, "content": {"application/json": {"schema": schema}}} for status in statuses}
+
+
+ERRORS = errors(400, 404, 413, 422, 503)
+OPENAI_ERRORS = errors(400, 404, 413, 422, 503, model=OpenAIErrorOut)
+WRITE_ERRORS = ERRORS | errors(401, 403, 409, 415, 507)
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events from a plain iterator of encoded events. (FastAPI's EventSourceResponse expects the
+    endpoint itself to be a generator, which would start the stream before the answer, and its errors, exist.)"""
+
+    media_type = "text/event-stream"
+
+
+class HTTPProblem(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        self.status, self.message, self.headers = status, message, headers
+
+
+def error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """{"error": message}; under /v1/ OpenAI's shape, {"error": {"message", "type"}}, which its clients read."""
+    body: dict = {"error": message}
+    if request.url.path.startswith("/v1/"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        body = {"error": {"message": message, "type": kind, "code": status}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+async def user_error(request: Request, exc: RagError) -> JSONResponse:
+    return error(request, STATUS.get(type(exc), 400), str(exc))
+
+
+def current(request: Request):
+    """The pipeline serving this request (swapped as a whole when the index changes)."""
+    return request.app.state.pipeline
+
+
+async def admitted(app: FastAPI, function, *args, **kwargs):
+    """Model work on a worker thread, behind the queue; a full queue is a 503 at once."""
+    admission, metrics = app.state.admission, app.state.metrics
+    try:
+        return await admission.run(function, *args, **kwargs)
+    except Busy:
+        metrics.rejected.inc()
+        raise HTTPProblem(503, f"server busy: {admission.pending} requests in progress or queued; retry shortly",
+                          {"Retry-After": str(RETRY_AFTER_S)}) from None
+
+
+def may_write(request: Request,
+              bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False))) -> None:
+    """Writes need the API key when one is set; without one, only a server started with --allow-writes takes them.
+    Either way a browser on another site may not write: a form can post multipart without a preflight."""
+    settings = request.app.state.settings
+    if cross_site(request):
+        raise HTTPProblem(403, "cross-site document writes are refused (Origin or Sec-Fetch-Site names another site)")
+    if settings.api_key is not None:
+        given = bearer.credentials if bearer else ""
+        if not hmac.compare_digest(given.encode(), settings.api_key.get_secret_value().encode()):
+            raise HTTPProblem(401, "document writes need 'Authorization: Bearer <RAG_API_KEY>'",
+                              {"WWW-Authenticate": "Bearer"})
+    elif not settings.allow_writes:
+        raise HTTPProblem(403, "document writes are disabled: set RAG_API_KEY, or start with --allow-writes")
+
+
+def cross_site(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False  # not a browser's cross-origin request: curl, scripts, same-origin GET-born forms
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+
+
+def describe(errors) -> str:
+    """Pydantic's error list as one readable line: 'field: problem; field: problem'."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in errors
+    )

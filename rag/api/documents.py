@@ -1,0 +1,99 @@
+"""Documents: list, read, add or replace (JSON or a file upload), delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+
+from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, may_write
+from rag.api.schemas import DocumentIn, DocumentOut, DocumentSummary
+from rag.load import Document, decode_text, file_text
+
+# POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "description": "A .txt or .md file (text; its encoding is detected), or an .html, .pdf or .docx file (its text is extracted)."},
+                        "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
+                    },
+                },
+                "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
+            },
+        },
+    }
+}
+
+
+router = APIRouter()
+
+
+@router.get("/documents", response_model=list[DocumentSummary])
+async def documents(request: Request):
+    store = current(request).store
+    counts = store.chunk_counts()  # one pass, not one per document
+    return [summary(document, counts.get(doc_id, 0)) for doc_id, document in store.documents.items()]
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
+async def document(doc_id: str, request: Request):
+    store = current(request).store
+    found = store.documents.get(doc_id)  # a lookup by id, never a path: ids cannot reach the file system
+    if found is None:
+        raise HTTPProblem(404, f"no document with id {doc_id!r}")
+    chunks = store.chunk_counts().get(doc_id, 0)
+    return DocumentOut(**summary(found, chunks).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
+
+
+@router.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
+             dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
+async def add_document(request: Request):
+    """Add or replace a document: JSON `{doc_id, text}`, or a multipart upload with `file` (and `doc_id`)."""
+    doc_id, text = await document_from_request(request)
+    pipeline = current(request)
+    added = await admitted(request.app, pipeline.add_document, doc_id, text)
+    return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0))
+
+
+@router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
+async def delete_document(doc_id: str, request: Request):
+    await admitted(request.app, current(request).remove_document, doc_id)
+
+
+async def document_from_request(request: Request) -> tuple[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if upload is None:
+            raise HTTPProblem(422, "file: a multipart upload needs a 'file' part")
+        if isinstance(upload, str):  # a part without a file name arrives as a plain field
+            name, data = "", upload.encode("utf-8")
+        else:
+            name, data = upload.filename or "", await upload.read()
+        if not data:
+            raise HTTPProblem(400, f"file: {name or 'the upload'} is empty (0 bytes)")
+        doc_id = form.get("doc_id") or Path(name).stem
+        if not isinstance(doc_id, str) or not doc_id:
+            raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
+        return doc_id, file_text(name, data) if name else decode_text(data, "the upload")
+    if content_type == "application/json":
+        try:
+            body = DocumentIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise HTTPProblem(422, describe(exc.errors())) from None
+        return body.doc_id, body.text
+    raise HTTPProblem(415, "send the document as application/json {doc_id, text} or multipart/form-data with 'file'")
+
+
+
+def summary(document: Document, chunks: int) -> DocumentSummary:
+    return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text))
