@@ -27,7 +27,7 @@ def standalone(turns: list[tuple[str, str]], nlp: Language) -> str:
     if not pronouns:
         return question
     earlier = [re.sub(r"\s*\[\d+\]", "", text) for role, text in turns[:-1] if role in ("user", "assistant")]
-    person, thing = latest_entity(earlier, nlp, PEOPLE), latest_entity(earlier, nlp, THINGS)
+    person, thing = latest_entities(earlier, nlp)
     pieces, position = [], 0
     for token in pronouns:
         name = person if token.lower_ in PERSONAL else thing
@@ -39,9 +39,16 @@ def standalone(turns: list[tuple[str, str]], nlp: Language) -> str:
     return "".join(pieces) + question[position:]
 
 
-def latest_entity(texts: list[str], nlp: Language, labels: set[str]) -> str | None:
+def latest_entities(texts: list[str], nlp: Language) -> tuple[str | None, str | None]:
+    """(person, thing): the first of each kind in the newest turn that names one; each turn parsed once, newest
+    first, and no further back than needed."""
+    person = thing = None
     for text in reversed(texts):
-        names = [e.text for e in nlp(text).ents if e.label_ in labels]
-        if names:
-            return names[0]
-    return None
+        for entity in nlp(text).ents:
+            if person is None and entity.label_ in PEOPLE:
+                person = entity.text
+            elif thing is None and entity.label_ in THINGS:
+                thing = entity.text
+        if person is not None and thing is not None:
+            break
+    return person, thing

@@ -253,9 +253,9 @@ class DatabaseTermWeights(TermWeights):
 
     def counts(self, terms: list[str]) -> tuple[int, Mapping[str, int]]:
         with self.pool.connection() as connection:
-            sentences = connection.execute("SELECT sentences FROM rag_meta").fetchone()[0]
-            df = dict(connection.execute("SELECT term, df FROM rag_terms WHERE term = ANY(%s)",
-                                         (list(terms),)).fetchall())
+            sentences, df = connection.execute(
+                "SELECT (SELECT sentences FROM rag_meta), coalesce((SELECT jsonb_object_agg(term, df) FROM rag_terms "
+                "WHERE term = ANY(%s)), '{}'::jsonb)", (list(terms),)).fetchone()
         return max(1, sentences), df
 
 
