@@ -50,6 +50,12 @@ def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> d
     (model / "calibration.json").write_text(json.dumps(result, indent=2))
     card = model / "MODEL_CARD.md"
     if card.exists():
-        text = card.read_text().split("\n## Calibration")[0].rstrip() + "\n"
-        card.write_text(text + calibration_section(result))
+        card.write_text(with_calibration(card.read_text(), calibration_section(result)))
     return result
+
+
+def with_calibration(card: str, section: str) -> str:
+    """The card with its calibration section replaced (or added), keeping every section after it."""
+    before, found, rest = card.partition("\n## Calibration")
+    after = rest[rest.find("\n## "):] if found and "\n## " in rest else ""
+    return before.rstrip() + "\n" + section + after
