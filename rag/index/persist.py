@@ -27,7 +27,7 @@ from rag.load import Document
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
-FILES = ("manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl")
+FILES = ("manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "stems.jsonl")
 
 
 class IndexMissing(RagError):
@@ -51,6 +51,7 @@ def save_locked(store: Store, index_dir: Path) -> Path:
         faiss.write_index(store.vectors, str(staging / "vectors.faiss"))
         _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in store.chunks))
         _write_jsonl(staging / "documents.jsonl", (_document_to_dict(d) for d in store.documents.values()))
+        _write_jsonl(staging / "stems.jsonl", store.chunk_stems())
         manifest = dict(store.manifest, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         manifest["files"] = {name: (staging / name).stat().st_size for name in FILES[1:]}
         (staging / "manifest.json").write_bytes(json.dumps(manifest, indent=2).encode())
@@ -85,6 +86,7 @@ def load(index_dir: Path) -> Store:
         documents = {
             row["doc_id"]: _document_from_dict(row) for row in _read_jsonl(generation / "documents.jsonl")
         }
+        stems = _read_jsonl(generation / "stems.jsonl") if "stems.jsonl" in manifest["files"] else None
     except IndexCorrupt as exc:
         raise IndexCorrupt(f"index is damaged ({exc}); rebuild it with: rag index --rebuild") from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -92,9 +94,11 @@ def load(index_dir: Path) -> Store:
             f"index in {generation} cannot be read ({type(exc).__name__}: {exc}); "
             "rebuild it with: rag index --rebuild"
         ) from None
-    if manifest.get("format") != FORMAT_VERSION or vectors.ntotal != len(chunks):
+    if (manifest.get("format") != FORMAT_VERSION or vectors.ntotal != len(chunks)
+            or (stems is not None and len(stems) != len(chunks))):
         raise IndexCorrupt(f"index in {generation} is inconsistent; rebuild it with: rag index --rebuild")
-    return Store(manifest=manifest, vectors=vectors, chunks=chunks, documents=documents, generation=generation.name)
+    return Store(manifest=manifest, vectors=vectors, chunks=chunks, documents=documents, generation=generation.name,
+                 stems=stems)
 
 
 

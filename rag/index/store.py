@@ -53,6 +53,7 @@ class Store:
     chunks: list[Chunk]
     documents: dict[str, Document]
     generation: str = ""  # the folder it was loaded from or saved to; "" while only in memory
+    stems: list[list[str]] | None = None  # each chunk's BM25 terms, in chunk order; computed when first needed
     shared: ClassVar[bool] = False
 
     def search(self, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[tuple[int, float]]:
@@ -88,7 +89,14 @@ class Store:
     def _bm25(self) -> Bm25:
         from rag.index.sparse import Bm25
 
-        return Bm25(self.chunks)
+        return Bm25(self.chunk_stems())
+
+    def chunk_stems(self) -> list[list[str]]:
+        if self.stems is None:
+            from rag.index.sparse import stems
+
+            self.stems = stems([chunk.embedding_text() for chunk in self.chunks])
+        return self.stems
 
     def term_weights(self) -> TermWeights:
         return self._weights
@@ -107,10 +115,17 @@ class Store:
         keep = [i for i, chunk in enumerate(self.chunks) if chunk.doc_id != doc_id]
         vectors = vector_index.refilled(self.vectors, vector_index.all_vectors(self.vectors)[keep])
         documents = {k: v for k, v in self.documents.items() if k != doc_id}
-        return Store(dict(self.manifest), vectors, [self.chunks[i] for i in keep], documents)
+        stems = None if self.stems is None else [self.stems[i] for i in keep]
+        return Store(dict(self.manifest), vectors, [self.chunks[i] for i in keep], documents, stems=stems)
 
     def with_document(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> "Store":
         """A copy with one document added (or replaced), embedding only that document."""
         store = self.without_document(document.doc_id) if document.doc_id in self.documents else self
         index = vector_index.with_more(store.vectors, vectors)
-        return Store(dict(store.manifest), index, store.chunks + chunks, store.documents | {document.doc_id: document})
+        stems = None
+        if store.stems is not None:  # stem only the new chunks
+            from rag.index.sparse import stems as stem
+
+            stems = store.stems + stem([chunk.embedding_text() for chunk in chunks])
+        return Store(dict(store.manifest), index, store.chunks + chunks, store.documents | {document.doc_id: document},
+                     stems=stems)

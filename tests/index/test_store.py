@@ -58,3 +58,30 @@ def test_old_generations_are_cleaned_up(built):
     settings, store = built
     save(store, settings.index_dir)
     assert len(list(settings.index_dir.glob("gen-*"))) == 1
+
+
+def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemmed(built, monkeypatch):
+    from rag.index import sparse
+
+    settings, store = built
+    fresh = load(settings.index_dir)
+    assert fresh.stems == store.chunk_stems()  # read back from the generation, not recomputed
+    stemmed = []
+    real = sparse.stems
+    monkeypatch.setattr(sparse, "stems", lambda texts: stemmed.extend(texts) or real(texts))
+    question = "Who is the mayor of Gwangju?"
+    before = fresh.lexical(question, 5)
+    assert stemmed == [question]  # loading and searching stemmed only the question
+    first = sorted(fresh.documents)[0]
+    smaller = fresh.without_document(first)
+    document = fresh.documents[first]
+    chunks = [c for c in fresh.chunks if c.doc_id == first]
+    vectors = np.stack([fresh.vectors.reconstruct(i) for i, c in enumerate(fresh.chunks) if c.doc_id == first])
+    stemmed.clear()
+    again = smaller.with_document(document, chunks, vectors)
+    assert stemmed == [c.embedding_text() for c in chunks]  # the added document's chunks, nothing else
+    rebuilt = type(again)(again.manifest, again.vectors, again.chunks, again.documents)  # stems from scratch
+    assert again.stems == rebuilt.chunk_stems()
+    assert [(h.chunk.id, h.score) for h in again.lexical(question, 5)] == [(h.chunk.id, h.score)
+                                                                        for h in rebuilt.lexical(question, 5)]
+    assert {h.chunk.id for h in again.lexical(question, 5)} == {h.chunk.id for h in before}
