@@ -141,6 +141,15 @@ def postgres_pipeline(postgres_server, tmp_path_factory):
     return Pipeline.open(settings, log=lambda m: None)
 
 
+@pytest.fixture(params=["faiss", "postgres"])
+def store_env(request) -> dict[str, str]:
+    """RAG_* settings for a `rag` process on each store in turn (postgres: a fresh database): CLI tests using it
+    run against both."""
+    if request.param == "faiss":
+        return {}
+    return {"RAG_STORE": "postgres", "RAG_DATABASE_URL": request.getfixturevalue("database_url")}
+
+
 @pytest.fixture(scope="session", params=["faiss", "postgres"])
 def any_store_pipeline(request):
     """The session's pipeline on each store in turn: tests using it run against both."""

@@ -19,25 +19,28 @@ def rag(*args, tmp_path, env=None):
     )
 
 
-def test_ask_json_then_human_output(tmp_path):
-    done = rag("ask", "How much national budget did Gwangju secure this year?", "--json", tmp_path=tmp_path)
+def test_ask_json_then_human_output(tmp_path, store_env):
+    def rag_(*args):
+        return rag(*args, tmp_path=tmp_path, env=store_env)
+
+    done = rag_("ask", "How much national budget did Gwangju secure this year?", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["answer"].startswith("62.6 billion KRW") and not result["abstained"]
     assert result["citations"][0]["doc_id"] == "002_a41762f22f1f4beb"
     assert set(result["timings_ms"]) >= {"retrieve", "answer", "total"}
-    assert "building" in done.stderr  # first use builds the index
+    assert "Indexing" in done.stderr  # first use indexes the folder, whichever the store
 
-    done = rag("ask", "Who is the president of Zhejiang University?", tmp_path=tmp_path)
+    done = rag_("ask", "Who is the president of Zhejiang University?")
     assert done.returncode == 0 and done.stdout.startswith("Ma Yanming [1]")
-    assert "Sources:" in done.stdout and "building" not in done.stderr
+    assert "Sources:" in done.stdout and "Indexing" not in done.stderr
 
-    done = rag("search", "Hangzhou mayor", "--k", "2", "--json", tmp_path=tmp_path)
+    done = rag_("search", "Hangzhou mayor", "--k", "2", "--json")
     assert done.returncode == 0 and len(json.loads(done.stdout)) == 2
 
-    done = rag("search", "budget", "--k", "10", "--doc-ids", "001_25a75e6ad182f60e", "--json", tmp_path=tmp_path)
+    done = rag_("search", "budget", "--k", "10", "--doc-ids", "001_25a75e6ad182f60e", "--json")
     assert done.returncode == 0 and {p["doc_id"] for p in json.loads(done.stdout)} == {"001_25a75e6ad182f60e"}
-    done = rag("ask", "How much budget?", "--doc-ids", "nope", tmp_path=tmp_path)
+    done = rag_("ask", "How much budget?", "--doc-ids", "nope")
     assert done.returncode == 2 and "no document with id 'nope'" in done.stderr
 
 
@@ -56,9 +59,9 @@ def test_user_mistakes_are_one_line_and_non_zero(tmp_path, args, message):
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_index_command_reports_up_to_date(tmp_path):
-    assert rag("index", tmp_path=tmp_path).returncode == 0
-    done = rag("index", tmp_path=tmp_path)
+def test_index_command_reports_up_to_date(tmp_path, store_env):
+    assert rag("index", tmp_path=tmp_path, env=store_env).returncode == 0
+    done = rag("index", tmp_path=tmp_path, env=store_env)
     assert done.returncode == 0 and "up to date" in done.stdout
 
 
