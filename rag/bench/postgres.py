@@ -1,5 +1,5 @@
 """The PostgreSQL store at scale: chunks loaded per second through the store's own write path (COPY into the
-real schema, HNSW and full-text indexes kept up to date), top-10 query latency, and recall@10 against exact
+real schema, HNSW and BM25 stem indexes kept up to date), top-10 query latency, and recall@10 against exact
 search on the same vectors. Uses RAG_DATABASE_URL, or a throwaway PostgreSQL from pgserver when it is unset."""
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def markdown(results: dict) -> str:
             for size, row in r["sizes"].items())
         parts.append(f"## PostgreSQL store (pgvector HNSW, ef_search {r['ef_search']}; {r['queries']} queries, top 10)\n\n"
                      "Loaded through the store's write path, embedding excluded: the whole corpus in one transaction "
-                     "as `rag index` does (COPY, then the HNSW index built), then documents of 10 chunks added one "
+                     "as `rag index` does (COPY, then the HNSW and stem indexes built), then documents of 10 chunks added one "
                      "transaction each as `POST /documents` does. Recall against exact search on the same "
                      "vectors.\n\n" + table(["chunks", "load chunks/s", "load s", "add chunks/s", "query p50 ms",
                                               "query p95 ms", "recall@10"], rows) + f"\n\nOther ef_search values: {curve}.")

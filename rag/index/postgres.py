@@ -1,7 +1,7 @@
 """PostgreSQL + pgvector as a shared store, so several `rag serve` replicas answer from one corpus.
 
 Every write (add, replace or remove a document, a folder load) is one transaction, seen by every replica on its
-next question. Questions run SQL (an HNSW inner-product search, PostgreSQL full-text ranking), so no process
+next question. Questions run SQL (an HNSW inner-product search, BM25 over stored stems), so no process
 keeps a copy of the index that could go stale. FAISS files (store.py) stay the default for one machine.
 """
 
@@ -34,8 +34,9 @@ TABLES = ("rag_chunks", "rag_terms", "rag_stems", "rag_documents", "rag_meta")
 # rose from 0.93 to 0.96 for about twice the build time (rag bench --only postgres).
 EMBEDDING_INDEX = ("CREATE INDEX rag_chunks_embedding ON rag_chunks USING hnsw (embedding vector_ip_ops) "
                    "WITH (m = 24, ef_construction = 100)")
-# From this many new chunks a load drops the HNSW index and builds it again after COPY: about 10 times faster
-# than inserting into it row by row, but questions on other replicas wait for the load's commit meanwhile.
+STEMS_INDEX = "CREATE INDEX rag_chunks_stems ON rag_chunks USING gin (stems)"
+# From this many new chunks a load drops the HNSW and stem indexes and builds them again after COPY: about 10
+# times faster than inserting into them row by row, but questions on other replicas wait for the load's commit.
 BULK_CHUNKS = 10_000
 
 
@@ -344,9 +345,9 @@ def _create(connection: psycopg.Connection, expected: dict) -> None:
             embedding vector({dimension}) NOT NULL,
             stems text[] NOT NULL, tfs int[] NOT NULL, length int NOT NULL);
         CREATE INDEX rag_chunks_doc ON rag_chunks (doc_id);
-        CREATE INDEX rag_chunks_stems ON rag_chunks USING gin (stems);
     """)
     connection.execute(EMBEDDING_INDEX)
+    connection.execute(STEMS_INDEX)
     connection.execute("INSERT INTO rag_meta (schema_version, settings) VALUES (%s, %s)",
                        (SCHEMA_VERSION, Jsonb(expected)))
 
@@ -367,7 +368,7 @@ def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str 
     """Documents by one multi-row insert, chunks (with their stems' frequencies) by binary COPY, then the counts."""
     bulk = len(chunks) >= BULK_CHUNKS
     if bulk:
-        connection.execute("DROP INDEX rag_chunks_embedding")
+        connection.execute("DROP INDEX rag_chunks_embedding, rag_chunks_stems")
     frequencies = [Counter(terms) for terms in stems([chunk.embedding_text() for chunk in chunks])]
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -385,6 +386,7 @@ def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str 
     if bulk:
         connection.execute("SET LOCAL maintenance_work_mem = '1GB'")
         connection.execute(EMBEDDING_INDEX)
+        connection.execute(STEMS_INDEX)
     _count(connection, chunks, frequencies, +1)
 
 

@@ -1,5 +1,5 @@
 """Find the passages for a question (stage 5). `retrieval` picks `dense` (the store's vector search) or `hybrid`
-(vector + the store's full-text search, fused by rank). The factories import their modules, so checking a
+(vector + the store's BM25 search, fused by rank). The factories import their modules, so checking a
 mode's name imports nothing heavy."""
 
 from __future__ import annotations

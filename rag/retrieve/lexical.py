@@ -4,7 +4,7 @@ from rag.contracts import Hit
 
 
 class LexicalRetriever:
-    """The store's own full-text search: BM25 in memory for FAISS, PostgreSQL full-text for postgres."""
+    """The store's own full-text search: BM25, by bm25s in memory for FAISS and in SQL for postgres."""
 
     def __init__(self, store):
         self.store = store
