@@ -394,9 +394,9 @@ def _count(connection: psycopg.Connection, chunks: list[Chunk], frequencies: lis
            sign: int) -> None:
     """Keep the corpus counts in step with the chunks: sentences per lemma (rag_terms, for the answerers'
     term weights) and chunks per stem with the chunk and stem totals (rag_stems, rag_meta: for BM25)."""
-    sentences, lemmas = sentence_terms(chunks)
     if not chunks:
         return
+    sentences, lemmas = sentence_terms(chunks)
     for table, df in (("rag_terms", lemmas), ("rag_stems", Counter(t for tf in frequencies for t in tf))):
         connection.execute(
             f"INSERT INTO {table} (term, df) SELECT * FROM unnest(%s::text[], %s::bigint[]) "
