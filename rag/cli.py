@@ -303,12 +303,14 @@ def calibrate_reader(
     squad: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines dev file, indexed as a corpus (cached).")],
     model: Annotated[Path, typer.Option(help="The reader folder whose reader.json gets the thresholds.")],
     limit: Annotated[int, typer.Option(min=0, help="Use a seeded random sample of N questions (0: all).")] = 0,
+    min_no_answer: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Abstain on at least this share of the unanswerable questions.")] = 0.0,
     k: KOpt = None,
 ):
     """Pick the neural reader's no-answer margin and key-term floor on dev data, asked through retrieval."""
     from rag.train.calibrate import calibrate
 
-    result = calibrate(settings_from(k=k), squad, model, limit)
+    result = calibrate(settings_from(k=k), squad, model, limit, min_no_answer)
     typer.echo(json.dumps(result, indent=2))
 
 

@@ -2,7 +2,9 @@
 
 The reader sees retrieved passages, not the gold paragraph, so its no-answer margin is calibrated in
 that setting: every dev question is asked through the product's own retrieval, and the margin and the
-key-term coverage that maximise SQuAD 2.0 F1 are written into the model's reader.json.
+key-term coverage that maximise SQuAD 2.0 F1 while abstaining on at least `min_no_answer` of the
+unanswerable questions are written into the model's reader.json. (A wrong answer given with confidence
+is worse for a user than an honest "I don't know", which plain F1 weighs the same.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rag.train.run import best_threshold, squad2_summary
 COVERAGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
-def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> dict:
+def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0, min_no_answer: float = 0.0) -> dict:
     from rag.evaluation.paragraphs import squad_eval_set
     from rag.pipeline import Pipeline
 
@@ -37,7 +39,7 @@ def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> d
     for floor in COVERAGES:
         rows = [(text, margin if coverage >= floor else float("-inf"), answers)
                 for text, margin, coverage, answers in readings]
-        threshold = best_threshold(rows)
+        threshold = best_threshold(rows, min_no_answer)
         summary = squad2_summary(rows, threshold)
         if best is None or summary["all_f1"] > best[2]["all_f1"]:
             best = (threshold, floor, summary)
@@ -46,7 +48,8 @@ def calibrate(settings: Settings, squad: Path, model: Path, limit: int = 0) -> d
     config |= {"null_threshold": round(threshold, 4), "min_coverage": floor}
     (model / "reader.json").write_text(json.dumps(config, indent=2))
     result = {"command": " ".join(["rag", *sys.argv[1:]]), "questions": len(readings), "k": settings.k,
-              "null_threshold": round(threshold, 4), "min_coverage": floor, "dev_corpus_scores": summary}
+              "min_no_answer": min_no_answer, "null_threshold": round(threshold, 4), "min_coverage": floor,
+              "dev_corpus_scores": summary}
     (model / "calibration.json").write_text(json.dumps(result, indent=2))
     card = model / "MODEL_CARD.md"
     if card.exists():

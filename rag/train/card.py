@@ -30,9 +30,10 @@ def calibration_section(result: dict) -> str:
 {result['command']}
 ```
 
-{result['questions']} dev questions, top-{result['k']} passages: answer only when the best span beats the
-passages' best no-answer score by more than {result['null_threshold']} and its passage covers at least
-{result['min_coverage']} of the question's key terms (IDF-weighted). Scores at those thresholds:
+{result['questions']} dev questions, top-{result['k']} passages: answer only when the best span beats its
+window's no-answer score by more than {result['null_threshold']} and its passage covers at least
+{result['min_coverage']} of the question's key terms (IDF-weighted): the thresholds with the best SQuAD 2.0 F1
+among those that abstain on at least {result.get('min_no_answer', 0.0)} of the unanswerable questions. Scores:
 
 | metric | value |
 |---|---|

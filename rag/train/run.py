@@ -202,17 +202,22 @@ def squad2_summary(rows: list[tuple[str, float, list[str]]], threshold: float) -
     return summary
 
 
-def best_threshold(rows: list[tuple[str, float, list[str]]]) -> float:
-    """The margin above which answering beats abstaining most often, by total F1."""
+def best_threshold(rows: list[tuple[str, float, list[str]]], min_no_answer: float = 0.0) -> float:
+    """The margin above which answering beats abstaining most often, by total F1, among the margins that
+    still abstain on at least `min_no_answer` of the unanswerable questions."""
     from rag.evaluation.metrics import token_f1
 
     # Start from "abstain on everything", then lower the bar one prediction at a time.
-    total = sum(1.0 for _, _, answers in rows if not answers)
+    unanswerable = sum(1 for _, _, answers in rows if not answers)
+    total, answered_wrongly = float(unanswerable), 0
     best, best_total = float("inf"), total
     for text, margin, answers in sorted(rows, key=lambda r: -r[1]):
         if margin == float("-inf"):
             break
         total += token_f1(text, answers) if answers else -1.0
+        answered_wrongly += not answers
+        if unanswerable and 1 - answered_wrongly / unanswerable < min_no_answer:
+            break  # every lower bar answers even more unanswerable questions
         if total > best_total:
             best, best_total = margin, total
     return best - 1e-6 if best != float("inf") else 1e9

@@ -118,3 +118,14 @@ def test_negatives_pair_questions_with_other_paragraphs_of_their_article(tmp_pat
         assert negative.title == source.title and negative.context != source.context
         assert source.answers[0] not in negative.context
     assert within_length(examples, 1) == [e for e in examples if not e.answerable or len(e.answers[0].split()) == 1]
+
+
+def test_the_no_answer_margin_keeps_abstaining_on_the_share_of_unanswerable_questions_asked_for():
+    from rag.train.run import best_threshold
+
+    # (prediction, margin, gold answers): right answers, with two unanswerable questions answered in between.
+    rows = [("Paris", 9.0, ["Paris"]), ("Oslo", 8.0, ["Oslo"]), ("Rome", 7.0, []), ("Lima", 6.0, ["Lima"]),
+            ("Riga", 5.0, ["Riga"]), ("Bern", 4.0, []), ("Kyiv", 3.0, ["Kyiv"]), ("Nuuk", 2.0, ["Nuuk"])]
+    assert best_threshold(rows) == pytest.approx(2.0 - 1e-6)  # F1 alone: answer everything (6 right, 2 wrong)
+    assert best_threshold(rows, min_no_answer=0.5) == pytest.approx(5.0 - 1e-6)  # at most one wrong answer
+    assert best_threshold(rows, min_no_answer=1.0) == pytest.approx(8.0 - 1e-6)  # no wrong answer at all
