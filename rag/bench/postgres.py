@@ -5,6 +5,7 @@ search on the same vectors. Uses RAG_DATABASE_URL, or a throwaway PostgreSQL fro
 from __future__ import annotations
 
 import contextlib
+import signal
 import tempfile
 import time
 
@@ -28,10 +29,16 @@ def database(url: str | None):
 
     with tempfile.TemporaryDirectory(prefix="rag-bench-pg-") as folder:
         server = pgserver.get_server(folder, cleanup_mode="stop")
+        previous = signal.signal(signal.SIGTERM, _stop)  # a bench ended by `timeout` or CI still stops its server
         try:
             yield server.get_uri()
         finally:
+            signal.signal(signal.SIGTERM, previous)
             server.cleanup()
+
+
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def synthetic_documents(texts: list[str], first: int, count: int, prefix: str = "d"):
