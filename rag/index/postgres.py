@@ -22,7 +22,7 @@ from rag.contracts import Chunk, Hit
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.build import CLEANER_VERSION, chunk_and_embed
-from rag.index.sparse import B, K1, stems
+from rag.index.sparse import B, K1, chunk_stems, stems
 from rag.index.store import LastDocument, NoSuchDocument
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
@@ -369,7 +369,7 @@ def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str 
     bulk = len(chunks) >= BULK_CHUNKS
     if bulk:
         connection.execute("DROP INDEX rag_chunks_embedding, rag_chunks_stems")
-    frequencies = [Counter(terms) for terms in stems([chunk.embedding_text() for chunk in chunks])]
+    frequencies = [Counter(terms) for terms in chunk_stems(chunks)]
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO rag_documents (id, title, file, text, blocks, sha256) VALUES (%s, %s, %s, %s, %s, %s)",

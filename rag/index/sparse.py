@@ -10,12 +10,19 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from rag.contracts import Chunk
+
 K1, B = 1.5, 0.75  # bm25s's defaults (Lucene's BM25); the PostgreSQL store scores with the same in SQL
 
 
 def tokenizer() -> bm25s.tokenization.Tokenizer:
     """English stop words out, Snowball stems: the terms both stores rank by."""
     return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
+
+
+def chunk_stems(chunks: list[Chunk]) -> list[list[str]]:
+    """What BM25 indexes of each chunk: its title and text, as the embedder sees them."""
+    return stems([chunk.embedding_text() for chunk in chunks])
 
 
 def stems(texts: list[str]) -> list[list[str]]:

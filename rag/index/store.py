@@ -93,9 +93,9 @@ class Store:
 
     def chunk_stems(self) -> list[list[str]]:
         if self.stems is None:
-            from rag.index.sparse import stems
+            from rag.index.sparse import chunk_stems
 
-            self.stems = stems([chunk.embedding_text() for chunk in self.chunks])
+            self.stems = chunk_stems(self.chunks)
         return self.stems
 
     def term_weights(self) -> TermWeights:
@@ -124,8 +124,8 @@ class Store:
         index = vector_index.with_more(store.vectors, vectors)
         stems = None
         if store.stems is not None:  # stem only the new chunks
-            from rag.index.sparse import stems as stem
+            from rag.index.sparse import chunk_stems
 
-            stems = store.stems + stem([chunk.embedding_text() for chunk in chunks])
+            stems = store.stems + chunk_stems(chunks)
         return Store(dict(store.manifest), index, store.chunks + chunks, store.documents | {document.doc_id: document},
                      stems=stems)
