@@ -70,6 +70,22 @@ def test_bm25_in_sql_scores_as_bm25s_does_after_adds_and_removals(pipeline, data
     same()
 
 
+def test_stems_and_counts_are_copied_as_the_arrays_they_are(database_url):
+    from rag.index.postgres import INT4, INT4_OID, TEXT_OID, _array
+
+    rows = [["gwangju", "ai", "budget", "null", "ünïcode"], ["x"], []]
+    with psycopg.connect(database_url) as connection:
+        connection.execute("CREATE TEMPORARY TABLE arrays (n int, stems text[], tfs int4[])")
+        with connection.cursor().copy("COPY arrays FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", "bytea", "bytea"])
+            for n, stems in enumerate(rows):
+                counts = [len(s) * 1000 for s in stems]
+                copy.write_row((n, _array([s.encode() for s in stems], TEXT_OID),
+                                _array([INT4.pack(c) for c in counts], INT4_OID)))
+        back = connection.execute("SELECT stems, tfs, cardinality(stems) FROM arrays ORDER BY n").fetchall()
+    assert back == [(stems, [len(s) * 1000 for s in stems], len(stems)) for stems in rows]
+
+
 @pytest.mark.slow
 def test_fusion_in_one_sql_statement_equals_fusion_in_python(database_url, corpus, tmp_path):
     from rag.retrieve.dense import DenseRetriever
