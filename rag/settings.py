@@ -37,8 +37,8 @@ class Settings(BaseSettings):
         None, description="PostgreSQL with pgvector for RAG_STORE=postgres, e.g. postgresql://user:pass@host:5432/rag."
     )
     hnsw_ef_search: int = Field(
-        400, ge=1, le=1000, description="postgres: HNSW candidates per query; higher finds more of the true top 10, "
-        "slower (rag bench, 100,000 chunks: 100 → recall@10 0.85, 400 → 0.96, 800 → 0.98)."
+        600, ge=1, le=1000, description="postgres: HNSW candidates per query; higher finds more of the true top 10, "
+        "slower (figures: rag bench --only postgres)."
     )
     index_type: Literal["auto", "flat", "ivf"] = Field(
         "auto", description="Vector index: flat (exact), ivf (approximate), or auto (flat below 50,000 chunks)."

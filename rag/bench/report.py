@@ -56,7 +56,9 @@ def markdown(results: dict) -> str:
         curve = "; ".join(f"{int(size):,} chunks: " + ", ".join(
             f"ef_search {ef} → p50 {v['p50_ms']} ms, recall@10 {v['recall_at_10']}" for ef, v in row["by_ef_search"].items())
             for size, row in r["sizes"].items())
+        server = ", ".join(f"{name} {value}" for name, value in r.get("server", {}).items())
         parts.append(f"## PostgreSQL store (pgvector HNSW, ef_search {r['ef_search']}; {r['queries']} queries, top 10)\n\n"
+                     f"Server: {server}.\n\n"
                      "Loaded through the store's write path, embedding excluded: the whole corpus in one transaction "
                      "as `rag index` does (COPY, then the HNSW and stem indexes built), then documents of 10 chunks added one "
                      "transaction each as `POST /documents` does. Recall against exact search on the same "

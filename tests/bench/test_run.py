@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from rag.bench.build import synthetic_chunks
@@ -27,7 +28,11 @@ def test_every_section_runs_and_is_reported(pipeline, tiny_t5, tmp_path):
                     "Against LangChain"):
         assert f"## {heading}" in report
     postgres = results["postgres"]["sizes"]["2000"]
-    assert postgres["recall_at_10"] > 0.5 and set(postgres["by_ef_search"]) == {"100", "400", "800"}
+    ef_search = str(pipeline.settings.hnsw_ef_search)  # the setting, next to fixed points of the curve
+    assert postgres["recall_at_10"] > 0.5 and set(postgres["by_ef_search"]) == {"100", "400", ef_search, "800"}
+    assert results["postgres"]["server"]["shared_buffers"] == "2GB"  # the throwaway server as production is advised
+    assert not [p for p in psutil.process_iter(["cmdline"])  # and it is stopped at the end
+                if any("rag-bench-pg-" in part for part in p.info["cmdline"] or [])]
     assert results["service"]["throughput"]["2"]["errors"] == 0
     assert results["seq2seq"]["input_tokens"] == [512]
     assert results["seq2seq"]["outputs_ctranslate2_float32"]["identical"] == 2  # same decoding, no quantisation
