@@ -123,6 +123,31 @@ def database_url(postgres_server) -> str:
     return admin.replace("/postgres?", f"/{name}?")
 
 
+@pytest.fixture
+def standby_url(postgres_server, database_url) -> str:
+    """A streaming read replica of the test server (pg_basebackup -R: a hot standby on a socket of its own), made
+    after `database_url`'s database exists, so that it has it; stopped at the end. Returns that database's URL on it."""
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    import pgserver
+
+    user = postgres_server.system_user  # set when running as root: PostgreSQL runs as pgserver's own user
+    folder = postgres_server.pgdata.parent / f"standby-{uuid.uuid4().hex[:8]}"  # beside the primary's: reachable
+    folder.mkdir(mode=0o700)
+    if user:
+        shutil.chown(folder, user, user)
+    primary_socket = parse_qs(urlsplit(database_url).query)["host"][0]
+    pgserver.pg_basebackup(["-D", str(folder), "-R", "-X", "stream", "-c", "fast", "-h", primary_socket, "-U", "postgres"],
+                           user=user)
+    (folder / ".s.PGSQL.5432.lock").unlink(missing_ok=True)  # the primary's socket lock: its socket is in its folder
+    pgserver.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {folder}", "-l", str(folder / "log"), "start"], pgdata=folder,
+                    user=user)
+    yield database_url.replace(f"host={primary_socket}", f"host={folder}")
+    pgserver.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=folder, user=user)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_pipeline(postgres_server, tmp_path_factory):
     """The real pipeline over the real seeds with RAG_STORE=postgres, in a database of its own."""

@@ -14,12 +14,12 @@ from starlette.responses import StreamingResponse
 from rag.api.admission import Busy
 from rag.api.schemas import ErrorOut, OpenAIErrorOut
 from rag.errors import RagError
-from rag.index.store import LastDocument, NoSuchDocument
+from rag.index.store import LastDocument, NoSuchDocument, ReadOnlyStore
 from rag.load import TooLong
 
 RETRY_AFTER_S = 1
 # The status of each kind of user error; any other RagError is a 400. (The CLI prints the same messages.)
-STATUS = {NoSuchDocument: 404, LastDocument: 409, TooLong: 413}
+STATUS = {NoSuchDocument: 404, LastDocument: 409, ReadOnlyStore: 409, TooLong: 413}
 # FastAPI's words for a body it cannot decode (invalid UTF-8 in JSON, say), and what to tell the client instead.
 PARSE_ERRORS = {"There was an error parsing the body": "the request body cannot be parsed: send JSON encoded as UTF-8"}
 

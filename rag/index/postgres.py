@@ -7,6 +7,7 @@ keeps a copy of the index that could go stale. FAISS files (store.py) stay the d
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from collections import Counter
@@ -24,7 +25,7 @@ from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.build import CLEANER_VERSION, chunk_and_embed
 from rag.index.sparse import B, K1, chunk_stems, stems
-from rag.index.store import LastDocument, NoSuchDocument
+from rag.index.store import LastDocument, NoSuchDocument, ReadOnlyStore
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
 
@@ -50,6 +51,11 @@ def store_settings(settings, embedder: Embedder) -> dict:
     return {"cleaner": CLEANER_VERSION, "embedder": settings.embedder, "embed_model": settings.embed_model,
             "dimension": embedder.dimension, "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap": settings.chunk_overlap, "spacy_model": settings.spacy_model}
+
+
+def read_only(url: str) -> ReadOnlyStore:
+    return ReadOnlyStore(f"the database at {redacted(url)} is a read-only replica: it answers questions, but adding "
+                         "or removing documents and `rag index` must go to the primary")
 
 
 IN_DOCUMENTS = "(%(doc_ids)s::text[] IS NULL OR c.doc_id = ANY(%(doc_ids)s::text[]))"
@@ -92,9 +98,10 @@ def redacted(url: str) -> str:
 class PostgresStore:
     shared = True  # every process sees every write: nothing to reload, no snapshot to swap
 
-    def __init__(self, pool: ConnectionPool, expected: dict):
+    def __init__(self, pool: ConnectionPool, expected: dict, url: str):
         self.pool = pool
         self.expected = expected
+        self.url = url
         self.documents = Documents(pool)
 
     # --- opening -----------------------------------------------------------------------------
@@ -109,10 +116,15 @@ class PostgresStore:
         url = settings.database_url.get_secret_value()
         expected = store_settings(settings, embedder)
         with _connect(url) as connection:
-            _enable_pgvector(connection, url)
-            if not rebuild:  # a rebuild re-creates the tables inside its load's transaction
-                _create_or_check(connection, expected)
-        store = cls(_pool(url, settings.hnsw_ef_search), expected)
+            if connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]:  # a read replica: check, never write
+                if rebuild or sync:
+                    raise read_only(url)
+                _check(connection, expected, url)
+            else:
+                _enable_pgvector(connection, url)
+                if not rebuild:  # a rebuild re-creates the tables inside its load's transaction
+                    _create_or_check(connection, expected, url)
+        store = cls(_pool(url, settings.hnsw_ef_search), expected, url)
         if rebuild or sync or not len(store.documents):
             store.load(settings, embedder, log, fresh=rebuild)
         return store
@@ -166,16 +178,24 @@ class PostgresStore:
 
     # --- writing: each call one transaction ------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection]:
+        """One transaction holding the writer lock; on a read replica, one clear error instead of psycopg's."""
+        try:
+            with self.pool.connection() as connection, connection.transaction():
+                _lock(connection)
+                yield connection
+        except psycopg.errors.ReadOnlySqlTransaction:
+            raise read_only(self.url) from None
+
     def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray, file: str | None = None) -> None:
         """Add or replace one document."""
-        with self.pool.connection() as connection, connection.transaction():
-            _lock(connection)
+        with self._writing() as connection:
             _delete(connection, document.doc_id)
             _insert(connection, [(document, file, document.sha256)], chunks, vectors)
 
     def remove(self, doc_id: str) -> None:
-        with self.pool.connection() as connection, connection.transaction():
-            _lock(connection)
+        with self._writing() as connection:
             if not _delete(connection, doc_id):
                 raise NoSuchDocument(f"no document with id {doc_id!r}")
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
@@ -191,8 +211,7 @@ class PostgresStore:
         source = Path(settings.source_dir)
         hashes = corpus_hashes(source) if source.is_dir() else {}
         ids = document_ids(corpus_files(source)) if source.is_dir() else {}
-        with self.pool.connection() as connection, connection.transaction():
-            _lock(connection)
+        with self._writing() as connection:
             if fresh:
                 connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
                 _create(connection, self.expected)
@@ -309,14 +328,21 @@ def _enable_pgvector(connection: psycopg.Connection, url: str) -> None:
                             "or use RAG_STORE=faiss") from None
 
 
-def _create_or_check(connection: psycopg.Connection, expected: dict) -> None:
+def _create_or_check(connection: psycopg.Connection, expected: dict, url: str) -> None:
     with connection.transaction():
         _lock(connection)
-        exists = connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]
-        if not exists:
+        if not connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]:
             _create(connection, expected)
             return
-        version, stored = connection.execute("SELECT schema_version, settings FROM rag_meta").fetchone()
+    _check(connection, expected, url)
+
+
+def _check(connection: psycopg.Connection, expected: dict, url: str) -> None:
+    """The schema version and the settings every stored chunk depends on, as this process would index."""
+    if not connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]:
+        raise DatabaseError(f"the read replica at {redacted(url)} holds no rag tables yet: run `rag index` against "
+                            "the primary first")
+    version, stored = connection.execute("SELECT schema_version, settings FROM rag_meta").fetchone()
     if version != SCHEMA_VERSION:
         raise DatabaseError(f"the database holds schema version {version}; this version of rag uses "
                             f"{SCHEMA_VERSION}. Rebuild it with: rag index --rebuild (re-embeds every document)")

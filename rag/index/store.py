@@ -34,6 +34,10 @@ class LastDocument(RagError):
     """Removing it would leave nothing to index."""
 
 
+class ReadOnlyStore(RagError):
+    """The store answers questions but cannot change documents (a PostgreSQL read replica)."""
+
+
 class Searchable(Protocol):
     """What retrievers, answerers and the service need from a store, whichever holds the index."""
 

@@ -181,6 +181,40 @@ def test_two_replicas_serve_one_database(database_url, corpus, tmp_path):
         assert httpx.get(f"{one.url}/health", timeout=30).json()["documents"] == 5
 
 
+def eventually(check, seconds: float = 30):
+    """Streaming replication applies a commit on the replica a moment later."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the replica did not catch up"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_read_replica_answers_questions_and_refuses_writes_clearly(database_url, standby_url, corpus, tmp_path):
+    primary = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": database_url, "RAG_API_KEY": "s3cret"}
+    replica = primary | {"RAG_DATABASE_URL": standby_url}
+    early = rag("ask", QUESTION, tmp_path=tmp_path, env=replica)  # nothing indexed on the primary yet
+    assert early.returncode == 2 and "holds no rag tables yet" in early.stderr and "Traceback" not in early.stderr
+    assert rag("index", tmp_path=tmp_path, env=primary | {"RAG_SOURCE_DIR": str(corpus)}).returncode == 0
+    eventually(lambda: documents_in(standby_url) == 5)
+    refused = rag("index", tmp_path=tmp_path, env=replica | {"RAG_SOURCE_DIR": str(corpus)})
+    assert refused.returncode == 2 and refused.stderr.startswith("error: the database at")
+    assert "read-only replica" in refused.stderr and "Traceback" not in refused.stderr
+    key = {"Authorization": "Bearer s3cret"}
+    with live_server.running(corpus, tmp_path / "i1", tmp_path / "one.log", env=primary) as one, \
+            live_server.running(tmp_path / "elsewhere", tmp_path / "i2", tmp_path / "two.log", env=replica) as two:
+        write = httpx.post(f"{two.url}/documents", json={"doc_id": "busan", "text": NEW_ARTICLE}, headers=key, timeout=60)
+        assert write.status_code == 409 and "read-only replica" in write.json()["error"]
+        assert httpx.delete(f"{two.url}/documents/{sorted(p.stem for p in SEEDS.iterdir())[0]}", headers=key,
+                            timeout=60).status_code == 409
+        added = httpx.post(f"{one.url}/documents", json={"doc_id": "busan", "text": NEW_ARTICLE}, headers=key, timeout=60)
+        assert added.status_code == 201, added.text
+        eventually(lambda: documents_in(standby_url) == 6)
+        answer = httpx.post(f"{two.url}/ask", json={"question": "How much will the Busan robotics port cost?"},
+                            timeout=60).json()
+        assert answer["answer"].startswith("3.2 trillion") and answer["citations"][0]["doc_id"] == "busan"
+
+
 @pytest.mark.slow
 def test_database_problems_are_one_clear_error(database_url, postgres_server, tmp_path):
     bad = "postgresql://nobody:hunter2@127.0.0.1:9/rag"
