@@ -390,6 +390,19 @@ def _delete(connection: psycopg.Connection, doc_id: str) -> bool:
     return connection.execute("DELETE FROM rag_documents WHERE id = %s", (doc_id,)).rowcount > 0
 
 
+TEXT_OID, INT4_OID = 25, 23  # pg_type oids of text and int4
+INT4 = struct.Struct(">i")
+ARRAY_HEAD = struct.Struct(">iiIii")  # dimensions, has nulls, element type; then length and lower bound of one dimension
+
+
+def _array(elements: list[bytes], oid: int) -> bytes:
+    """A one-dimensional array without nulls in PostgreSQL's binary format (what array_send writes), from its
+    elements' binary forms: psycopg's generic list dumper took 9 of the 26 s of copying 100,000 chunks."""
+    if not elements:
+        return struct.pack(">iiI", 0, 0, oid)  # no dimensions: the empty array
+    return ARRAY_HEAD.pack(1, 0, oid, len(elements), 1) + b"".join(INT4.pack(len(e)) + e for e in elements)
+
+
 def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str | None, str]],
             chunks: list[Chunk], vectors: np.ndarray) -> None:
     """Documents by one multi-row insert, chunks (with their stems' frequencies) by binary COPY, then the counts."""
@@ -420,19 +433,6 @@ def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str 
         connection.execute(EMBEDDING_INDEX)
         connection.execute(STEMS_INDEX)
     _count(connection, chunks, frequencies, +1)
-
-
-TEXT_OID, INT4_OID = 25, 23  # pg_type oids of text and int4
-INT4 = struct.Struct(">i")
-ARRAY_HEAD = struct.Struct(">iiIii")  # dimensions, has nulls, element type; then length and lower bound of one dimension
-
-
-def _array(elements: list[bytes], oid: int) -> bytes:
-    """A one-dimensional array without nulls in PostgreSQL's binary format (what array_send writes), from its
-    elements' binary forms: psycopg's generic list dumper took 9 of the 26 s of copying 100,000 chunks."""
-    if not elements:
-        return struct.pack(">iiI", 0, 0, oid)  # no dimensions: the empty array
-    return ARRAY_HEAD.pack(1, 0, oid, len(elements), 1) + b"".join(INT4.pack(len(e)) + e for e in elements)
 
 
 def _count(connection: psycopg.Connection, chunks: list[Chunk], frequencies: list[Mapping[str, int]],
