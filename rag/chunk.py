@@ -7,12 +7,14 @@ always give the same ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from rag.contracts import Chunk, Sentence, Token
 from rag.load import Document
+from rag.nlp import ENTITY_PIPES
 from rag.text import trim_span
 
 PARSE_CHARS = 10_000
@@ -22,15 +24,41 @@ def is_content(token) -> bool:
     return not (token.is_punct or token.is_space) and (token.like_num or not token.is_stop)
 
 
-def _inside_name(doc: Doc, start: int, end: int) -> bool:
+def _inside_name(doc: Doc, start: int, end: int, sentence_starts: set[int]) -> bool:
     """'Advanced 3 District': a number between capitalised words is part of a name, not a count."""
     if start == 0 or end >= len(doc):
         return False
     before, after = doc[start - 1], doc[end]
-    return before.is_title and not before.is_sent_start and after.is_title
+    return before.is_title and before.idx not in sentence_starts and after.is_title
 
 
-def _annotate(doc: Doc, offset: int, text: str):
+def find_entities(doc: Doc, text: str, offset: int, sentence_starts: set[int]) -> list[tuple[str, int, int]]:
+    """Named entities and numbers of `doc`, a parse of `text` (which starts at `offset` in its file), as
+    (label, start, end) in the file. `sentence_starts` are character positions in `text`."""
+    entities = []
+    # Numbers the entity model missed ("agreed on eight tasks") are still candidate counts.
+    for token in doc:
+        if token.like_num and not token.ent_type_ and not _inside_name(doc, token.i, token.i + 1, sentence_starts):
+            entities.append(("CARDINAL", offset + token.idx, offset + token.idx + len(token.text)))
+    for ent in doc.ents:
+        if ent.label_ == "CARDINAL" and _inside_name(doc, ent.start, ent.end, sentence_starts):
+            continue
+        s, e = trim_span(text, ent.start_char, ent.end_char)
+        if e > s:
+            entities.append((ent.label_, offset + s, offset + e))
+    return entities
+
+
+@lru_cache(maxsize=4096)
+def passage_entities(nlp: Language, text: str, offset: int, sentences: tuple[tuple[int, int], ...]):
+    """The entities of one passage, found on demand in an index built without them: `text` is the passage's
+    stretch of its file, starting at `offset`; `sentences` are its sentences' (start, end) in the file."""
+    doc = nlp(text, disable=[p for p in nlp.pipe_names if p not in ENTITY_PIPES])
+    found = find_entities(doc, text, offset, {start - offset for start, _ in sentences})
+    return [e for e in found if any(start <= e[1] and e[2] <= end for start, end in sentences)]
+
+
+def _annotate(doc: Doc, offset: int, text: str, entities: bool):
     sentences = []
     for sent in doc.sents:
         tokens = [
@@ -40,23 +68,14 @@ def _annotate(doc: Doc, offset: int, text: str):
         ]
         if tokens:
             sentences.append(Sentence(tokens[0][0], tokens[-1][1], tokens))
-    entities = []
-    # Numbers the entity model missed ("agreed on eight tasks") are still candidate counts.
-    for token in doc:
-        if token.like_num and not token.ent_type_ and not _inside_name(doc, token.i, token.i + 1):
-            entities.append(("CARDINAL", offset + token.idx, offset + token.idx + len(token.text)))
-    for ent in doc.ents:
-        if ent.label_ == "CARDINAL" and _inside_name(doc, ent.start, ent.end):
-            continue
-        s, e = trim_span(text, offset + ent.start_char, offset + ent.end_char)
-        if e > s:
-            entities.append((ent.label_, s, e))
+    starts = {sent[0].idx for sent in doc.sents}
+    found = find_entities(doc, text[offset : offset + len(doc.text)], offset, starts) if entities else []
     phrases = []
     for nc in doc.noun_chunks:
         s, e = trim_span(text, offset + nc.start_char, offset + nc.end_char)
         if e > s:
             phrases.append((s, e))
-    return sentences, entities, phrases
+    return sentences, found, phrases
 
 
 def _parseable(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -108,19 +127,23 @@ def chunk_document(
     count_tokens: Callable[[str], int],
     max_tokens: int,
     overlap: int,
+    entities: bool = True,
 ) -> list[Chunk]:
+    """`entities=False` skips spaCy's entity recognizer, almost half of its time: only the `rules` answerer
+    reads entities, and it finds them itself (`passage_entities`) in passages indexed without them."""
     text = document.text
     blocks = [b for b in document.blocks if b.kind in ("subtitle", "body")]
     sentences: list[Sentence] = []
-    entities: list[tuple[str, int, int]] = []
+    found: list[tuple[str, int, int]] = []
     phrases: list[tuple[int, int]] = []
     budget = max(8, max_tokens - count_tokens(document.title))
     pieces = [piece for block in blocks for piece in _parseable(text, block.start, block.end)]
-    for (start, end), doc in zip(pieces, nlp.pipe(text[s:e] for s, e in pieces)):
-        sents, ents, nps = _annotate(doc, start, text)
+    parses = nlp.pipe((text[s:e] for s, e in pieces), disable=() if entities else ENTITY_PIPES)
+    for (start, end), doc in zip(pieces, parses):
+        sents, ents, nps = _annotate(doc, start, text, entities)
         for sent in sents:
             sentences.extend(_split_long(sent, budget, count_tokens, text))
-        entities += ents
+        found += ents
         phrases += nps
 
     costs = [count_tokens(text[s.start : s.end]) for s in sentences]
@@ -149,7 +172,7 @@ def chunk_document(
                 end=end,
                 text=" ".join(text[s.start : s.end] for s in sents),
                 sentences=sents,
-                entities=[e for e in entities if _inside(e[1], e[2], sents)],
+                entities=[e for e in found if _inside(e[1], e[2], sents)] if entities else None,
                 phrases=[p for p in phrases if _inside(p[0], p[1], sents)],
             )
         )

@@ -26,7 +26,8 @@ class Chunk:
     end: int
     text: str
     sentences: list[Sentence]
-    entities: list[tuple[str, int, int]] = field(default_factory=list)  # label, start, end
+    # label, start, end; None when the index was built without them (only the `rules` answerer reads them)
+    entities: list[tuple[str, int, int]] | None = field(default_factory=list)
     phrases: list[tuple[int, int]] = field(default_factory=list)  # noun chunks
 
     def sentence_texts(self) -> list[str]:
@@ -55,7 +56,8 @@ class Chunk:
         data["sentences"] = [
             Sentence(s["start"], s["end"], [tuple(t) for t in s["tokens"]]) for s in data["sentences"]
         ]
-        data["entities"] = [tuple(e) for e in data["entities"]]
+        if data["entities"] is not None:
+            data["entities"] = [tuple(e) for e in data["entities"]]
         data["phrases"] = [tuple(p) for p in data["phrases"]]
         return cls(**data)
 

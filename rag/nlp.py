@@ -15,6 +15,7 @@ _NUM = {"LIKE_NUM": True}
 _SCALE = {"LOWER": {"IN": ["thousand", "million", "billion", "trillion"]}, "OP": "?"}
 _CURRENCY = {"LOWER": {"IN": ["won", "krw", "dollars", "usd", "yuan", "yen", "euros"]}}
 _AREA_UNIT = {"TEXT": {"IN": ["㎡", "㎢", "km2", "m2"]}}
+ENTITY_PIPES = ("entity_ruler", "ner")  # what finds named entities; the rest finds sentences, lemmas, phrases
 ENTITY_PATTERNS = [
     {"label": "MONEY", "pattern": [_NUM, _SCALE, _CURRENCY]},
     {"label": "QUANTITY", "pattern": [_NUM, _AREA_UNIT]},

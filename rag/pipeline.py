@@ -15,14 +15,13 @@ from collections.abc import Callable
 
 from rag.answer import Answerer, make_answerer
 from rag.atomic import write_bytes, write_text
-from rag.chunk import chunk_document
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
 from rag.errors import RagError
 from rag.embed import Embedder, load_embedder
 from rag.index import vectors as vector_index
 from rag.index import open_index
-from rag.index.build import log_to_stderr, refreshed
+from rag.index.build import chunk, log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import LastDocument, NoSuchDocument, Searchable, Store
 from rag.inputs import foreign_script, validate_doc_id, validate_k, validate_question
@@ -70,9 +69,7 @@ class Pipeline:
         next start or sync brings it in."""
         validate_doc_id(doc_id)
         document = document_from_text(doc_id, text)
-        chunks = chunk_document(
-            document, self.nlp, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
-        )
+        chunks = chunk(document, self.nlp, self.embedder, self.settings)
         vectors = self.embedder.encode([c.embedding_text() for c in chunks])
         if self.store.shared:  # one transaction in the database, seen by every replica on its next question
             self.store.put(document, chunks, vectors)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
     queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")
 
+    @property
+    def index_entities(self) -> bool:
+        """Named entities are found at index time only for the `rules` answerer, the one reader of them."""
+        return self.answerer == "rules"
+
     @field_validator("api_key")
     @classmethod
     def non_empty_key(cls, key: SecretStr | None) -> SecretStr | None:

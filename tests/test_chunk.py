@@ -1,4 +1,4 @@
-from rag.chunk import chunk_document
+from rag.chunk import chunk_document, passage_entities
 from rag.text import trim_span
 from rag.load import document_from_text, load_corpus
 
@@ -30,6 +30,19 @@ def test_chunks_fit_the_window_and_map_back_to_the_file(corpus, nlp, embedder):
         assert chunk.sentence_texts() == [text[s.start : s.end] for s in chunk.sentences]
         for label, start, end in chunk.entities:
             assert chunk.start <= start < end <= chunk.end
+
+
+def test_without_entities_the_chunks_are_the_same_and_the_entities_can_be_found_later(nlp, embedder):
+    text = ("Gwangju and Samsung\n\nMayor Kang Gi-jung met Samsung in Seoul on June 11. "
+            "The city raised 619.2 billion won for eight startups.\n")
+    document = document_from_text("one", text)
+    full = chunk_document(document, nlp, embedder.count_tokens, 128, 1)
+    light = chunk_document(document, nlp, embedder.count_tokens, 128, 1, entities=False)
+    assert [c.to_dict() | {"entities": None} for c in full] == [c.to_dict() for c in light]
+    assert {"PERSON", "GPE", "DATE", "MONEY", "CARDINAL"} <= {label for label, _, _ in full[0].entities}
+    chunk = light[0]
+    sentences = tuple((s.start, s.end) for s in chunk.sentences)
+    assert passage_entities(nlp, text[chunk.start : chunk.end], chunk.start, sentences) == full[0].entities
 
 
 def test_neighbouring_chunks_share_one_sentence(nlp, embedder):

@@ -1,6 +1,6 @@
 """The offline reader: picks a short span, verbatim, from a retrieved passage.
 
-Candidates are the named entities and noun phrases found at index time. Each is scored on how well
+Candidates are the named entities and noun phrases of the passages. Each is scored on how well
 its sentence matches the question, whether its type fits what the question asks for, how close it
 sits to the question's words, and how highly its passage was retrieved. It abstains when the best
 candidate's surroundings do not cover the question's key terms, whatever the retrieval score says.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from spacy.language import Language
 
+from rag.chunk import passage_entities
 from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TitleTerms
@@ -77,7 +78,7 @@ class RulesAnswerer:
                 support = self.weights.coverage(q.terms, context)
                 anchors = [(i, t[2]) for i, t in enumerate(sentence.tokens) if t[2] in matched]
                 asked = set(q.terms) - {q.root}  # the head noun names the answer's kind; it may be part of it
-                for start, end, label in _candidates(hit.chunk, sentence, q):
+                for start, end, label in _candidates(hit.chunk, self._entities(hit.chunk), sentence, q):
                     span_tokens = [i for i, t in enumerate(sentence.tokens) if t[0] >= start and t[1] <= end]
                     if not span_tokens or end - start > MAX_SPAN_CHARS:
                         continue
@@ -110,6 +111,13 @@ class RulesAnswerer:
             return abstain(f"reader confidence {confidence:.2f} is below {self.min_confidence:.2f}", confidence)
         answer_text = self.documents[hits[best.hit].chunk.doc_id].text[best.start : best.end]
         return Draft(text=answer_text, evidence=self._evidence(best, answer_text, hits), confidence=confidence)
+
+    def _entities(self, chunk: Chunk) -> list[tuple[str, int, int]]:
+        """Found at index time when `rules` is the default answerer; otherwise here, once per passage."""
+        if chunk.entities is not None:
+            return chunk.entities
+        text = self.documents[chunk.doc_id].text[chunk.start : chunk.end]
+        return passage_entities(self.nlp, text, chunk.start, tuple((s.start, s.end) for s in chunk.sentences))
 
     def _specificity(self, span_terms: set[str]) -> float:
         """Answers made only of words found all over the corpus (like "AI" here) say little."""
@@ -200,10 +208,10 @@ def _neighbour_lemmas(chunk: Chunk, index: int) -> set[str]:
     return {t[2] for t in chunk.sentences[index - 1].tokens}
 
 
-def _candidates(chunk: Chunk, sentence: Sentence, q: Question):
+def _candidates(chunk: Chunk, entities: list[tuple[str, int, int]], sentence: Sentence, q: Question):
     """Entities, then noun phrases, in the sentence: each that could be the kind of answer asked for."""
     inside = lambda s, e: sentence.start <= s and e <= sentence.end  # noqa: E731
-    for label, start, end in chunk.entities:
+    for label, start, end in entities:
         if inside(start, end) and q.type_fit(label) > 0:
             yield start, end, label
     if q.type_fit(None) > 0:

@@ -62,6 +62,11 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
     return Store(manifest=manifest, vectors=index, chunks=chunks, documents={d.doc_id: d for d in documents})
 
 
+def chunk(document: Document, nlp, embedder: Embedder, settings: Settings) -> list[Chunk]:
+    return chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap,
+                          entities=settings.index_entities)
+
+
 def chunk_and_embed(
     documents: list[Document], nlp, embedder: Embedder, settings: Settings, progress: bool
 ) -> tuple[list[Chunk], np.ndarray]:
@@ -72,9 +77,7 @@ def chunk_and_embed(
     pending = 0  # chunks not yet handed to the embedder
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedding:
         for document in tqdm(documents, desc="Indexing", unit="doc", disable=not progress):
-            chunks += chunk_document(
-                document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap
-            )
+            chunks += chunk(document, nlp, embedder, settings)
             if len(chunks) - pending >= EMBED_BATCH or document is documents[-1]:
                 texts = [c.embedding_text() for c in chunks[pending:]]
                 batches.append(embedding.submit(embedder.encode, texts))
@@ -116,7 +119,7 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
             log(f"skipped {name}: {exc}")
             store = _without(store, ids[path])
             continue
-        chunks = chunk_document(document, nlp, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+        chunks = chunk(document, nlp, embedder, settings)
         store = store.with_document(document, chunks, embedder.encode([c.embedding_text() for c in chunks]))
     store = Store(dict(store.manifest), store.vectors, store.chunks, store.documents)
     store.manifest |= {"corpus": current, "documents": len(store.documents), "chunks": len(store.chunks)}

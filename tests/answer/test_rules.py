@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from rag.cite import IDK, supports
@@ -53,3 +55,18 @@ def test_a_name_titled_with_another_role_does_not_answer_a_role_question(pipelin
     assert pipeline.ask("Who is the governor of Gyeonggi Province?", answerer="rules").answer.startswith("Kim Dong-yeon")
     # A question that does not ask for a role must not penalise a titled name ("President Ma Yanming").
     assert pipeline.ask("Who did Mayor Kang meet at Zhejiang University?", answerer="rules").answer.startswith("Ma Yanming")
+
+
+def test_entities_found_at_index_time_or_on_demand_give_the_same_answers(pipeline, tmp_path):
+    """The default (neural) index skips spaCy's entity recognizer; `rules` then finds a passage's entities
+    when it reads it. An index built for `rules` finds them up front."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    assert all(c.entities is None for c in pipeline.store.chunks)
+    shutil.copytree(pipeline.settings.source_dir, tmp_path / "seeds")
+    settings = Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index", answerer="rules")
+    upfront = Pipeline.open(settings, log=lambda m: None)
+    assert all(c.entities is not None for c in upfront.store.chunks)
+    for question, answer, _ in KNOWN:
+        assert upfront.ask(question).answer == pipeline.ask(question, answerer="rules").answer
