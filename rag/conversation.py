@@ -13,6 +13,8 @@ import re
 
 from spacy.language import Language
 
+from rag.nlp import ENTITY_PIPES
+
 PERSONAL = {"he", "him", "his", "she", "her"}
 IMPERSONAL = {"it", "its", "they", "them", "their"}
 PEOPLE = {"PERSON"}
@@ -22,7 +24,7 @@ THINGS = {"ORG", "GPE", "FAC", "LOC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART", 
 def standalone(turns: list[tuple[str, str]], nlp: Language) -> str:
     """`turns` are (role, text), oldest first, ending with the user's question."""
     question = turns[-1][1].strip()
-    doc = nlp(question)
+    doc = nlp(question, disable=ENTITY_PIPES)
     pronouns = [t for t in doc if t.lower_ in PERSONAL | IMPERSONAL]
     if not pronouns:
         return question

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 
 from rag.chunk import is_content
+from rag.nlp import ENTITY_PIPES
 
 PERSON = {"PERSON"}
 PLACE = {"GPE", "LOC", "FAC"}
@@ -153,7 +154,7 @@ def expected_types(doc) -> tuple[str, set[str]]:
 
 
 def analyse(question: str, nlp: Language) -> Question:
-    doc = nlp(question)
+    doc = nlp(question, disable=ENTITY_PIPES)  # the rules read the question's words and parse, not its entities
     kind, expected = expected_types(doc)
     secondary = expected & ORGANISATION if kind in ("person", "place") else set()
     if kind == "count":

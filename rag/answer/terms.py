@@ -10,6 +10,7 @@ from spacy.language import Language
 
 from rag.chunk import is_content
 from rag.contracts import Chunk
+from rag.nlp import ENTITY_PIPES
 
 
 def sentence_terms(chunks: list[Chunk]) -> tuple[int, Counter[str]]:
@@ -83,5 +84,6 @@ class TitleTerms:
 
     def __call__(self, title: str) -> frozenset[str]:
         if title not in self._cache:
-            self._cache[title] = frozenset(t.lemma_.lower() for t in self.nlp(title) if is_content(t))
+            self._cache[title] = frozenset(t.lemma_.lower() for t in self.nlp(title, disable=ENTITY_PIPES)
+                                            if is_content(t))
         return self._cache[title]
