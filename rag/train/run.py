@@ -132,7 +132,7 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from rag.embed.onnx_export import export_module
+    from rag.embed.onnx_export import EXPORTED_ATTENTION, export_module
 
     class Logits(torch.nn.Module):
         def __init__(self, model):
@@ -143,6 +143,7 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
             output = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return output.start_logits, output.end_logits
 
+    model.set_attn_implementation(EXPORTED_ATTENTION)
     out.mkdir(parents=True, exist_ok=True)
     full = out / "model-fp32.onnx"
     export_module(Logits(model), full, ["start_logits", "end_logits"])

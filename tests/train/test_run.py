@@ -68,6 +68,9 @@ def test_training_writes_a_loadable_model_with_its_card(trained):
     text = (out / "MODEL_CARD.md").read_text()
     assert "train-reader" in text and "CC BY-SA 4.0" in text and "Dev scores" in text
     assert "examples_per_s" in first.stderr  # the progress log carries throughput beside the loss
+    import onnx
+
+    assert "IsNaN" not in {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
     from rag.answer.spans import SpanModel
 
     span = SpanModel(out).best(FACTS[2][2], [FACTS[2][1]])
