@@ -53,7 +53,10 @@ class Settings(BaseSettings):
         None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "
         "default: the one shipped in the package."
     )
-    reader_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per neural-reader call.")
+    reader_threads: int = Field(
+        2, ge=1, le=64, description="ONNX Runtime threads per neural-reader call (2: a question's windows read "
+        "in about half the time on 2 cores, with little loss of throughput under load)."
+    )
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
     seq2seq_runtime: str = Field(
         "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."

@@ -33,6 +33,8 @@ class OnnxEmbedder:
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Idle threads that spin after a run take the core the reader needs next (see rag/answer/spans.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
             str(cached_export(path, cache_dir)), options, providers=["CPUExecutionProvider"]
         )
