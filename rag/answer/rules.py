@@ -113,7 +113,7 @@ class RulesAnswerer:
         return Draft(text=answer_text, evidence=self._evidence(best, answer_text, hits), confidence=confidence)
 
     def _entities(self, chunk: Chunk) -> list[tuple[str, int, int]]:
-        """Found at index time when `rules` is the default answerer; otherwise here, once per passage."""
+        """Found at index time when `rules` is the configured answerer; otherwise here, once per passage."""
         if chunk.entities is not None:
             return chunk.entities
         text = self.documents[chunk.doc_id].text[chunk.start : chunk.end]
