@@ -68,8 +68,10 @@ def _annotate(doc: Doc, offset: int, text: str, entities: bool):
         ]
         if tokens:
             sentences.append(Sentence(tokens[0][0], tokens[-1][1], tokens))
-    starts = {sent[0].idx for sent in doc.sents}
-    found = find_entities(doc, text[offset : offset + len(doc.text)], offset, starts) if entities else []
+    found = []
+    if entities:
+        starts = {sent[0].idx for sent in doc.sents}
+        found = find_entities(doc, text[offset : offset + len(doc.text)], offset, starts)
     phrases = []
     for nc in doc.noun_chunks:
         s, e = trim_span(text, offset + nc.start_char, offset + nc.end_char)
