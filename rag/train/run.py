@@ -53,13 +53,11 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
                               TrainingArguments, set_seed)
     from transformers.trainer_utils import get_last_checkpoint
 
-    from rag.embed import resolve_model_path
     from rag.train.features import windows
 
     started = time.time()
     torch.set_num_threads(recipe.threads)  # the machine's cores, not more: oversubscription slows every step
     set_seed(recipe.seed)
-    base = resolve_model_path(recipe.base)
     checkpoints = out / "checkpoints"
     if resume and not (checkpoints.is_dir() and get_last_checkpoint(str(checkpoints))):
         raise RagError(f"nothing to resume: no checkpoint in {checkpoints}")
@@ -70,6 +68,7 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
     if loaded.skipped:
         log(f"skipped {len(loaded.skipped)} malformed line(s) of {data}; training on the other {len(loaded.examples)}")
     examples = with_negatives(within_length(loaded.examples, recipe.max_answer_words), recipe.negatives, recipe.seed)
+    base = base_folder(recipe.base, loaded.examples, out)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     features = windows(examples, tokenizer, recipe.max_tokens, recipe.stride, recipe.keep_empty, recipe.seed)
     log(f"{len(examples)} examples ({sum(not e.answerable for e in examples)} unanswerable) → {len(features)} windows")
@@ -110,6 +109,22 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
     (out / "training.json").write_text(json.dumps(card, indent=2))
     write_card(out, card)
     return card
+
+
+def base_folder(name: str, examples: list, out: Path) -> Path:
+    """The encoder's transformers folder: a packaged model, a local folder, or the e5 base written under OUT
+    (kept there, so that --resume continues with the same vocabulary)."""
+    from rag.train import e5
+
+    if name != e5.NAME:
+        from rag.embed import resolve_model_path
+
+        return resolve_model_path(name)
+    folder = out / "base"
+    if not (folder / "config.json").is_file():
+        log(f"writing the {name} base to {folder}")
+        e5.write_base(folder, [e.context for e in examples] + [e.question for e in examples])
+    return folder
 
 
 class Throughput(TrainerCallback):
