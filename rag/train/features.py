@@ -17,6 +17,7 @@ def windows(examples: list[Example], tokenizer, max_tokens: int, stride: int, ke
         truncation="only_second", max_length=max_tokens, stride=stride,
         return_overflowing_tokens=True, return_offsets_mapping=True,
     )
+    types = encoded.get("token_type_ids")  # absent for tokenizers that do not mark the pair (RoBERTa's)
     features = []
     for i, offsets in enumerate(encoded["offset_mapping"]):
         example = examples[encoded["overflow_to_sample_mapping"][i]]
@@ -32,7 +33,7 @@ def windows(examples: list[Example], tokenizer, max_tokens: int, stride: int, ke
                 continue
         features.append({
             "input_ids": encoded["input_ids"][i],
-            "token_type_ids": encoded["token_type_ids"][i],
+            "token_type_ids": types[i] if types else [0] * len(encoded["input_ids"][i]),
             "attention_mask": encoded["attention_mask"][i],
             "start_positions": start,
             "end_positions": end,
