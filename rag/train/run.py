@@ -119,7 +119,10 @@ def base_folder(name: str, examples: list, out: Path) -> Path:
     if name != e5.NAME:
         from rag.embed import resolve_model_path
 
-        return resolve_model_path(name)
+        try:
+            return resolve_model_path(name)
+        except RagError as exc:
+            raise RagError(f"{exc}; a reader can also start from {e5.NAME}") from None
     folder = out / "base"
     if not (folder / "config.json").is_file():
         log(f"writing the {name} base to {folder}")

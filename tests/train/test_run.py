@@ -91,6 +91,13 @@ def test_resume_without_a_checkpoint_is_one_clear_error(data, tmp_path):
     assert done.returncode == 2 and done.stderr.startswith("error: nothing to resume")
 
 
+def test_an_unknown_base_is_one_clear_error_naming_the_choices(data, tmp_path):
+    done = rag("train-reader", "--data", str(data / "train.jsonl"), "--out", str(tmp_path / "m"), "--base", "e5-small",
+               tmp_path=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and "all-MiniLM-L6-v2" in done.stderr and "e5-small-enpt" in done.stderr
+
+
 def test_malformed_lines_are_skipped_and_reported_by_number(tmp_path):
     good = squad_lines(1)
     bad_offset = json.loads(good[0]) | {"answer_starts": [3]}
