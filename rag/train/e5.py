@@ -60,7 +60,9 @@ def read_packed(path: Path) -> Packed:
     at = 8  # magic, version
     names = ("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS")
     config = dict(zip(names, struct.unpack_from("<7i", data, at)))
-    (config["eps"],) = struct.unpack_from("<f", data, at + 28)
+    config["eps"], block = struct.unpack_from("<fi", data, at + 28)
+    if block != BLOCK:
+        raise RagError(f"{path} uses blocks of {block} weights; this reader knows Q4_0 blocks of {BLOCK}")
     at += 36  # 7 ints, eps, block size
     count = struct.unpack_from("<5i", data, at)[0]  # pieces, then bos/eos/pad/unk ids
     (blob_length,) = struct.unpack_from("<Q", data, at + 20)
