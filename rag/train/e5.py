@@ -169,10 +169,7 @@ def write_base(out: Path, texts: Iterable[str], source: Path | None = None) -> P
     }
     for layer in range(c["NL"]):
         prefix = f"encoder.layer.{layer}"
-        for part, name in LAYER.items():
-            weights[f"{prefix}.{name}.weight"] = t[f"l{layer}.{part}.w"]
-            weights[f"{prefix}.{name}.bias"] = t[f"l{layer}.{part}.b"]
-        for part, name in NORMS.items():
+        for part, name in (LAYER | NORMS).items():
             weights[f"{prefix}.{name}.weight"] = t[f"l{layer}.{part}.w"]
             weights[f"{prefix}.{name}.bias"] = t[f"l{layer}.{part}.b"]
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()},

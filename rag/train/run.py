@@ -126,7 +126,7 @@ def base_folder(name: str, examples: list, out: Path) -> Path:
     folder = out / "base"
     if not (folder / "config.json").is_file():
         log(f"writing the {name} base to {folder}")
-        e5.write_base(folder, [e.context for e in examples] + [e.question for e in examples])
+        e5.write_base(folder, dict.fromkeys(text for e in examples for text in (e.context, e.question)))
     return folder
 
 
