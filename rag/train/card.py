@@ -15,10 +15,20 @@ never copied into the project). Sources and licences used for training:
 | COVID-QA (deepset) | Apache-2.0 |
 | SubjQA (Megagon Labs) | follows the underlying review corpora |
 | HotpotQA sample | CC BY-SA 4.0 |
+"""
 
-Unanswerable pairs are added by pairing a question with another paragraph of the same article that
-does not contain its answer (`negatives` in the recipe). Dev data (`dev.jsonl`: SQuAD 2.0 / 1.1 dev
-articles, none in train) picks the no-answer margin and is never trained on."""
+NEGATIVES = {
+    "article": "another paragraph of the same article that does not contain its answer",
+    "bm25": "the paragraph of the training file that BM25 ranks highest for it among those without its answer",
+}
+
+
+def data_section(recipe: dict) -> str:
+    where = NEGATIVES[recipe.get("negatives_from", "article")]
+    return f"""{SOURCES}
+Unanswerable pairs are added by pairing a question with {where}
+(`negatives` and `negatives_from` in the recipe). Dev data (`dev.jsonl`: SQuAD 2.0 / 1.1 dev articles,
+none in train) picks the no-answer margin and is never trained on."""
 
 
 def calibration_section(result: dict) -> str:
@@ -74,7 +84,7 @@ the run {card['train_loss']}. Malformed training lines skipped: {card['skipped_l
 
 ## Data
 
-{SOURCES}
+{data_section(card['recipe'])}
 
 ## Training log (last entries)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rag.errors import RagError
-from rag.train.data import read_examples, with_negatives, within_length
+from rag.train.data import NegativeSource, read_examples, with_negatives, within_length
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Recipe:
     max_tokens: int = 256  # training window; questions are answered with windows of up to 384
     stride: int = 96
     keep_empty: float = 0.1  # share of answer-less windows of answerable examples kept
-    negatives: float = 0.3  # share of answerable questions also paired with another paragraph of their article
+    negatives: float = 0.3  # share of answerable questions also paired with a paragraph that lacks the answer
+    negatives_from: NegativeSource = "article"  # where that paragraph comes from: "article" or "bm25" (see with_negatives)
     max_answer_words: int = 12
     max_answer_tokens: int = 16  # decoding: the longest span the reader returns
     save_steps: int = 300
@@ -68,7 +69,8 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
         log(f"skipped {data}: {reason}")
     if loaded.skipped:
         log(f"skipped {len(loaded.skipped)} malformed line(s) of {data}; training on the other {len(loaded.examples)}")
-    examples = with_negatives(within_length(loaded.examples, recipe.max_answer_words), recipe.negatives, recipe.seed)
+    examples = with_negatives(within_length(loaded.examples, recipe.max_answer_words), recipe.negatives, recipe.seed,
+                             recipe.negatives_from)
     base = base_folder(recipe.base, loaded.examples, out)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     features = windows(examples, tokenizer, recipe.max_tokens, recipe.stride, recipe.keep_empty, recipe.seed)

@@ -47,11 +47,11 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     """Train 2 steps with a checkpoint every step, then resume to 4: the same command a user would run
-    (with bfloat16 autocast, which the recipe records)."""
+    (with bfloat16 autocast and BM25 negatives, which the recipe records)."""
     out = tmp_path_factory.mktemp("reader") / "model"
     common = ["train-reader", "--data", str(data / "train.jsonl"), "--dev", str(data / "dev.jsonl"), "--out", str(out),
               "--batch-size", "4", "--save-steps", "1", "--threads", "1", "--keep-empty", "0.5", "--max-answer-words", "8",
-              "--bf16"]
+              "--bf16", "--negatives-from", "bm25"]
     first = rag(*common, "--max-steps", "2", tmp_path=data)
     assert first.returncode == 0, first.stderr[-2000:]
     resumed = rag(*common, "--max-steps", "4", "--resume", tmp_path=data)
@@ -65,7 +65,8 @@ def test_training_writes_a_loadable_model_with_its_card(trained):
     assert {p.name for p in out.iterdir()} >= {"model.onnx", "tokenizer.json", "reader.json", "MODEL_CARD.md"}
     card = json.loads((out / "training.json").read_text())
     assert card["steps"] == 4 and card["dev_metrics"]["examples"] == len(FACTS) + 1
-    assert card["recipe"]["keep_empty"] == 0.5 and card["recipe"]["max_answer_words"] == 8 and card["recipe"]["bf16"]
+    assert card["recipe"]["keep_empty"] == 0.5 and card["recipe"]["max_answer_words"] == 8
+    assert card["recipe"]["bf16"] and card["recipe"]["negatives_from"] == "bm25"
     assert {"has_ans_f1", "no_ans_f1", "all_f1", "null_threshold"} <= set(card["dev_metrics"])
     text = (out / "MODEL_CARD.md").read_text()
     assert "train-reader" in text and "CC BY-SA 4.0" in text and "Dev scores" in text
@@ -130,6 +131,22 @@ def test_negatives_pair_questions_with_other_paragraphs_of_their_article(tmp_pat
         assert negative.title == source.title and negative.context != source.context
         assert source.answers[0] not in negative.context
     assert within_length(examples, 1) == [e for e in examples if not e.answerable or len(e.answers[0].split()) == 1]
+
+
+def test_bm25_negatives_are_the_best_matching_paragraphs_without_the_answer_from_any_article():
+    from rag.train.data import Example
+
+    asked = Example("q", "Lake Orvan", "The lake reaches a depth of 42 metres near the dam.",
+                    "How deep is the lake near the dam?", ["42 metres"], [27])
+    examples = [
+        asked,
+        Example("a", "Lake Orvan", "At the dam the lake is 42 metres deep, the survey found.", "What did the survey find?"),
+        Example("b", "River Sel", "The deep dam across the river was finished in 1950.", "When was the dam finished?"),
+        Example("c", "Lake Orvan", "Swans nest on the lake every spring.", "What nests on the lake?"),
+    ]
+    made = with_negatives(examples, share=1.0, seed=0, source="bm25")[len(examples):]
+    # The best match holds the answer, so the next one is taken, though it belongs to another article.
+    assert [(e.id, e.context, e.answerable) for e in made] == [("q-neg", examples[2].context, False)]
 
 
 def test_the_no_answer_margin_keeps_abstaining_on_the_share_of_unanswerable_questions_asked_for():
