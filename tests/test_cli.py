@@ -26,13 +26,13 @@ def test_ask_json_then_human_output(tmp_path, store_env):
     done = rag_("ask", "How much national budget did Gwangju secure this year?", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["answer"].startswith("62.6 billion KRW") and not result["abstained"]
+    assert result["answer"].startswith("62.6 billion") and not result["abstained"]
     assert result["citations"][0]["doc_id"] == "002_a41762f22f1f4beb"
     assert set(result["timings_ms"]) >= {"retrieve", "answer", "total"}
     assert "Indexing" in done.stderr  # first use indexes the folder, whichever the store
 
-    done = rag_("ask", "Who is the president of Zhejiang University?")
-    assert done.returncode == 0 and done.stdout.startswith("Ma Yanming [1]")
+    done = rag_("ask", "Who is the mayor of Hangzhou?")
+    assert done.returncode == 0 and done.stdout.startswith("Yao Gaoyuan [1]")
     assert "Sources:" in done.stdout and "Indexing" not in done.stderr
 
     done = rag_("search", "Hangzhou mayor", "--k", "2", "--json")
