@@ -8,13 +8,14 @@ import spacy
 from spacy.language import Language
 
 from rag.errors import RagError
+from rag.text import AREA_UNITS, CURRENCIES, SCALES
 
 # Amounts the small English model splits or mislabels in translated Korean press
 # ("42.6 billion" MONEY + "KRW" ORG; "46,200㎡" as MONEY).
 _NUM = {"LIKE_NUM": True}
-_SCALE = {"LOWER": {"IN": ["thousand", "million", "billion", "trillion"]}, "OP": "?"}
-_CURRENCY = {"LOWER": {"IN": ["won", "krw", "dollars", "usd", "yuan", "yen", "euros"]}}
-_AREA_UNIT = {"TEXT": {"IN": ["㎡", "㎢", "km2", "m2"]}}
+_SCALE = {"LOWER": {"IN": list(SCALES)}, "OP": "?"}
+_CURRENCY = {"LOWER": {"IN": list(CURRENCIES)}}
+_AREA_UNIT = {"TEXT": {"IN": list(AREA_UNITS)}}
 ENTITY_PIPES = ("entity_ruler", "ner")  # what finds named entities; the rest finds sentences, lemmas, phrases
 ENTITY_PATTERNS = [
     {"label": "MONEY", "pattern": [_NUM, _SCALE, _CURRENCY]},

@@ -1,5 +1,4 @@
 from rag.chunk import chunk_document, passage_entities
-from rag.text import trim_span
 from rag.load import document_from_text, load_corpus
 
 
@@ -83,12 +82,6 @@ def test_a_sentence_longer_than_the_window_is_split_not_truncated(nlp, embedder)
     assert len(chunks) > 1
     covered = " ".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
     assert "company number 79" in covered and "company number 0" in covered
-
-
-def test_trim_span_removes_articles_and_punctuation():
-    text = 'at the "Kim Dae-jung Convention Center", then'
-    start, end = trim_span(text, 3, 40)
-    assert text[start:end] == "Kim Dae-jung Convention Center"
 
 
 def test_a_single_word_longer_than_the_window_is_cut_not_truncated(nlp, embedder):

@@ -26,7 +26,7 @@ def test_ask_json_then_human_output(tmp_path, store_env):
     done = rag_("ask", "How much national budget did Gwangju secure this year?", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["answer"].startswith("62.6 billion") and not result["abstained"]
+    assert result["answer"].startswith("62.6 billion KRW [1]") and not result["abstained"]
     assert result["citations"][0]["doc_id"] == "002_a41762f22f1f4beb"
     assert set(result["timings_ms"]) >= {"retrieve", "answer", "total"}
     assert "Indexing" in done.stderr  # first use indexes the folder, whichever the store

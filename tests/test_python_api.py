@@ -17,7 +17,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(example, "README.md", "exec"), {})
     printed = capsys.readouterr().out
-    assert printed.startswith("62.6 billion [1]")
+    assert printed.startswith("62.6 billion KRW [1]")
     assert "002_a41762f22f1f4beb" in printed and printed.splitlines()[-1].startswith("3.2 trillion")
     assert (tmp_path / "seeds" / "busan-port.txt").is_file()  # added as the HTTP API adds: a file, then the index
 

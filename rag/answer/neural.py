@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.answer.spans import SpanModel
 from rag.answer.terms import PassageCoverage
 from rag.contracts import Chunk, Draft, Evidence, Hit, abstain
-from rag.text import trim_span
+from rag.text import extend_amount, trim_span
 
 
 @dataclass
@@ -55,6 +55,7 @@ class NeuralAnswerer:
         sentence, start, end = locate(chunk, span.start, span.end)
         text = chunk.sentence_texts()[sentence]
         start, end = trim_span(text, start, end)
+        end = extend_amount(text, end)
         coverage = self.coverage(self.coverage.terms(question), chunk)
         if end <= start:
             return Reading(abstain("the reader's best span is only punctuation"), span.margin, coverage)

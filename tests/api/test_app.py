@@ -23,7 +23,7 @@ def test_ask_returns_a_cited_answer(client):
     response = client.post("/ask", json={"question": "  How much national budget did Gwangju secure this year?  "})
     assert response.status_code == 200
     body = response.json()
-    assert body["answer"].startswith("62.6 billion [1]") and body["text"] == "62.6 billion"
+    assert body["answer"].startswith("62.6 billion KRW [1]") and body["text"] == "62.6 billion KRW"
     citation = body["citations"][0]
     assert citation["doc_id"] == "002_a41762f22f1f4beb" and "62.6 billion KRW" in citation["quote"]
     document = client.get(f"/documents/{citation['doc_id']}").json()
@@ -183,7 +183,7 @@ def test_doc_ids_restrict_ask_and_search_to_those_documents(client):
     budget, other = "002_a41762f22f1f4beb", "001_25a75e6ad182f60e"
     question = "How much national budget did Gwangju secure this year?"
     answer = client.post("/ask", json={"question": question, "doc_ids": [budget]}).json()
-    assert answer["answer"].startswith("62.6 billion") and {c["doc_id"] for c in answer["citations"]} == {budget}
+    assert answer["answer"].startswith("62.6 billion KRW") and {c["doc_id"] for c in answer["citations"]} == {budget}
     elsewhere = client.post("/ask", json={"question": question, "doc_ids": [other]}).json()
     assert all(p["doc_id"] == other for p in elsewhere["citations"] + elsewhere["passages"])
     passages = client.get("/search", params={"q": "budget", "k": 10, "doc_ids": [other, budget]}).json()

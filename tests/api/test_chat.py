@@ -27,7 +27,7 @@ def test_the_openai_client_gets_a_cited_answer(client):
     response = client.chat.completions.create(model="rag-news", messages=[{"role": "user", "content": QUESTION}],
                                               temperature=0.2)
     answer = response.choices[0].message.content
-    assert answer.startswith("62.6 billion [1]") and response.choices[0].finish_reason == "stop"
+    assert answer.startswith("62.6 billion KRW [1]") and response.choices[0].finish_reason == "stop"
     extra = response.model_extra
     assert extra["citations"][0]["doc_id"] == BUDGET and extra["standalone_question"] == QUESTION
     assert [m.id for m in client.models.list()] == ["rag-news"]

@@ -47,7 +47,7 @@ def test_question_answer_and_highlighted_citation(browser, server):
     page = opened(browser, server)
     ask(page, "How much national budget did Gwangju secure this year?")
     page.wait_for_selector("#answer a.cite")
-    assert page.inner_text("#answer").startswith("62.6 billion [1]")
+    assert page.inner_text("#answer").startswith("62.6 billion KRW [1]")
 
     highlight = page.wait_for_selector("#source mark#highlight")
     assert "62.6 billion KRW" in highlight.inner_text()
@@ -101,7 +101,7 @@ def test_the_answer_stays_in_view_beside_or_above_its_source(browser, server, wi
     ask(page, QUESTION)
     page.wait_for_selector("#source mark#highlight")
     assert any(url.endswith("/ask/stream") for url in requested)  # the answer streams in
-    assert page.inner_text("#answer-span") == "62.6 billion"  # the answer itself, inside the cited sentence
+    assert page.inner_text("#answer-span") == "62.6 billion KRW"  # the answer itself, inside the cited sentence
     answer, source = page.locator("#answer").bounding_box(), page.locator("#source").bounding_box()
     assert 0 <= answer["y"] and answer["y"] + answer["height"] <= height  # still on screen
     if width >= 960:

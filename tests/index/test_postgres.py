@@ -251,4 +251,4 @@ def test_a_document_filter_applies_before_ranking_in_the_database(database_url, 
         hits = shared.search("national budget secured this year", k=50, retrieval=mode, doc_ids=[other])
         assert {h.chunk.doc_id for h in hits} == {other} and len(hits) == shared.store.chunk_counts()[other], mode
     result = shared.ask(QUESTION, doc_ids=["002_a41762f22f1f4beb"])
-    assert result.answer.startswith("62.6 billion")
+    assert result.answer.startswith("62.6 billion KRW")
