@@ -284,6 +284,8 @@ def train_reader(
                                              "a paragraph that lacks their answer, as unanswerable.")] = 0.3,
     negatives_from: Annotated[NegativeSource, typer.Option(help="Those paragraphs: a random one of the question's "
                                                            "article, or BM25's best match in the whole file.")] = "article",
+    perturbed: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of answerable questions also asked "
+                                             "with an entity, number or word changed, as unanswerable.")] = 0.0,
     max_answer_words: Annotated[int, typer.Option(min=1, help="Drop examples with longer answers.")] = 12,
     limit: Annotated[int, typer.Option(min=0, help="Read only the first N training examples (0: all).")] = 0,
     dev_limit: Annotated[int, typer.Option(min=0, help="Score only the first N dev examples (0: all).")] = 0,
@@ -296,9 +298,9 @@ def train_reader(
 
     recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
                     seed=seed, threads=threads, save_steps=save_steps, max_tokens=max_tokens, stride=stride,
-                    keep_empty=keep_empty, negatives=negatives, negatives_from=negatives_from,
+                    keep_empty=keep_empty, negatives=negatives, negatives_from=negatives_from, perturbed=perturbed,
                     max_answer_words=max_answer_words, limit=limit, bf16=bf16)
-    card = run(data, dev, out, recipe, resume=resume, dev_limit=dev_limit)
+    card = run(data, dev, out, recipe, settings_from().spacy_model, resume=resume, dev_limit=dev_limit)
     typer.echo(json.dumps({"steps": card["steps"], "train_minutes": card["train_minutes"]} | card["dev_metrics"], indent=2))
     typer.echo(f"model card: {out / 'MODEL_CARD.md'}")
 

@@ -25,9 +25,14 @@ NEGATIVES = {
 
 def data_section(recipe: dict) -> str:
     where = NEGATIVES[recipe.get("negatives_from", "article")]
+    perturbed = ""
+    if recipe.get("perturbed"):
+        perturbed = (f" More are made by copying {recipe['perturbed']} of the answerable questions with a named "
+                     "entity, a number or a word (for its antonym) changed to one their paragraph lacks "
+                     "(`perturbed`, see `rag/train/perturb.py`).")
     return f"""{SOURCES}
 Unanswerable pairs are added by pairing a question with {where}
-(`negatives` and `negatives_from` in the recipe). Dev data (`dev.jsonl`: SQuAD 2.0 / 1.1 dev articles,
+(`negatives` and `negatives_from` in the recipe).{perturbed} Dev data (`dev.jsonl`: SQuAD 2.0 / 1.1 dev articles,
 none in train) picks the no-answer margin and is never trained on."""
 
 

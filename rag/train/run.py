@@ -21,6 +21,7 @@ from transformers import TrainerCallback
 
 from rag.errors import RagError
 from rag.train.data import NegativeSource, read_examples, with_negatives, within_length
+from rag.train.perturb import with_perturbed
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Recipe:
     keep_empty: float = 0.1  # share of answer-less windows of answerable examples kept
     negatives: float = 0.3  # share of answerable questions also paired with a paragraph that lacks the answer
     negatives_from: NegativeSource = "article"  # where that paragraph comes from: "article" or "bm25" (see with_negatives)
+    perturbed: float = 0.0  # share of answerable questions also asked, changed, of their own paragraph (see perturb)
     max_answer_words: int = 12
     max_answer_tokens: int = 16  # decoding: the longest span the reader returns
     save_steps: int = 300
@@ -48,7 +50,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume: bool = False,
+def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_model: str, resume: bool = False,
                  dev_limit: int = 0) -> dict:
     import torch
     from transformers import (AutoModelForQuestionAnswering, AutoTokenizer, DataCollatorWithPadding, Trainer,
@@ -69,8 +71,11 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, resume
         log(f"skipped {data}: {reason}")
     if loaded.skipped:
         log(f"skipped {len(loaded.skipped)} malformed line(s) of {data}; training on the other {len(loaded.examples)}")
-    examples = with_negatives(within_length(loaded.examples, recipe.max_answer_words), recipe.negatives, recipe.seed,
-                             recipe.negatives_from)
+    examples = with_perturbed(loaded.examples, recipe.perturbed, recipe.seed, spacy_model)
+    if recipe.perturbed:
+        log(f"{len(examples) - len(loaded.examples)} unanswerable copies of questions with one thing changed")
+    examples = with_negatives(within_length(examples, recipe.max_answer_words), recipe.negatives, recipe.seed,
+                              recipe.negatives_from)
     base = base_folder(recipe.base, loaded.examples, out)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     features = windows(examples, tokenizer, recipe.max_tokens, recipe.stride, recipe.keep_empty, recipe.seed)

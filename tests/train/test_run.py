@@ -47,11 +47,11 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     """Train 2 steps with a checkpoint every step, then resume to 4: the same command a user would run
-    (with bfloat16 autocast and BM25 negatives, which the recipe records)."""
+    (with bfloat16 autocast, BM25 negatives and perturbed questions, which the recipe records)."""
     out = tmp_path_factory.mktemp("reader") / "model"
     common = ["train-reader", "--data", str(data / "train.jsonl"), "--dev", str(data / "dev.jsonl"), "--out", str(out),
               "--batch-size", "4", "--save-steps", "1", "--threads", "1", "--keep-empty", "0.5", "--max-answer-words", "8",
-              "--bf16", "--negatives-from", "bm25"]
+              "--bf16", "--negatives-from", "bm25", "--perturbed", "0.5"]
     first = rag(*common, "--max-steps", "2", tmp_path=data)
     assert first.returncode == 0, first.stderr[-2000:]
     resumed = rag(*common, "--max-steps", "4", "--resume", tmp_path=data)
@@ -66,10 +66,10 @@ def test_training_writes_a_loadable_model_with_its_card(trained):
     card = json.loads((out / "training.json").read_text())
     assert card["steps"] == 4 and card["dev_metrics"]["examples"] == len(FACTS) + 1
     assert card["recipe"]["keep_empty"] == 0.5 and card["recipe"]["max_answer_words"] == 8
-    assert card["recipe"]["bf16"] and card["recipe"]["negatives_from"] == "bm25"
+    assert card["recipe"]["bf16"] and card["recipe"]["negatives_from"] == "bm25" and card["recipe"]["perturbed"] == 0.5
     assert {"has_ans_f1", "no_ans_f1", "all_f1", "null_threshold"} <= set(card["dev_metrics"])
     text = (out / "MODEL_CARD.md").read_text()
-    assert "train-reader" in text and "CC BY-SA 4.0" in text and "Dev scores" in text
+    assert "train-reader" in text and "CC BY-SA 4.0" in text and "Dev scores" in text and "perturb.py" in text
     assert "examples_per_s" in first.stderr  # the progress log carries throughput beside the loss
     import onnx
 
