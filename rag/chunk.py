@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from spacy.language import Language
-from spacy.tokens import Doc
-
 from rag.contracts import Chunk, Sentence, Token
 from rag.load import Document
-from rag.nlp import ENTITY_PIPES
+from rag.nlp import ENTITY_PIPES, Doc, Language
 from rag.text import trim_span
 
 PARSE_CHARS = 10_000

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 
-from spacy.language import Language
-
-from rag.nlp import ENTITY_PIPES
+from rag.nlp import ENTITY_PIPES, Language
 
 PERSONAL = {"he", "him", "his", "she", "her"}
 IMPERSONAL = {"it", "its", "they", "them", "their"}

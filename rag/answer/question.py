@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spacy.language import Language
-
 from rag.chunk import is_content
-from rag.nlp import ENTITY_PIPES
+from rag.nlp import ENTITY_PIPES, Language
 
 PERSON = {"PERSON"}
 PLACE = {"GPE", "LOC", "FAC"}

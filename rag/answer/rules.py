@@ -11,15 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from spacy.language import Language
-
-from rag.chunk import passage_entities
-from rag.contracts import Draft, Evidence, abstain
 from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TitleTerms
-from rag.contracts import Chunk, Sentence
+from rag.chunk import passage_entities
+from rag.contracts import Chunk, Draft, Evidence, Hit, Sentence, abstain
 from rag.index.store import Searchable
-from rag.contracts import Hit
+from rag.nlp import Language
 
 WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}
 DECAY_TOKENS = 6  # a question term this many tokens from the candidate counts half

@@ -6,11 +6,9 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
-from spacy.language import Language
-
 from rag.chunk import is_content
 from rag.contracts import Chunk
-from rag.nlp import ENTITY_PIPES
+from rag.nlp import ENTITY_PIPES, Language
 
 
 def sentence_terms(chunks: list[Chunk]) -> tuple[int, Counter[str]]:
