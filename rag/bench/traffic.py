@@ -53,10 +53,9 @@ class LoadResult:
 
 
 def memory_growth(samples: list[tuple[float, int]]) -> dict[str, float]:
-    """Peak RSS in the second half of the run against the first half's. Warming up (the first document add
-    builds a second index snapshot, the allocator settles) happens in the first half however short the run;
-    a leak keeps growing through the second. (RSS at one early instant against the last sample varied
-    from 3 to 69 MiB between identical 8 s runs.)"""
+    """Peak RSS in the second half of the run against the first half's: the allocator settles early (after
+    a warm-up, see rag/bench/stress.py), while a leak keeps growing through the second half. (RSS at one
+    early instant against the last sample varied from 3 to 69 MiB between identical 8 s runs.)"""
     half = samples[-1][0] / 2
     first = max(rss for t, rss in samples if t <= half)
     second = max((rss for t, rss in samples if t > half), default=first)
@@ -127,7 +126,10 @@ def ask_only(questions: list[str], seed: int = 0) -> Callable[[], Request]:
     return lambda: ("ask", "POST", "/ask", {"json": {"question": pick(questions)}})
 
 
-def mixed(questions: list[str], add_share: float, api_key: str, seed: int = 0, slots: int = 4) -> Callable[[], Request]:
+SLOTS = 4  # document ids the adds of a mixed load rotate through
+
+
+def mixed(questions: list[str], add_share: float, api_key: str, seed: int = 0, slots: int = SLOTS) -> Callable[[], Request]:
     """Asks, searches and document adds. Adds replace a few rotating ids, so the corpus (and the memory it
     needs) stays the same size however long the run: growth would then mean a leak."""
     chooser = random.Random(seed)
