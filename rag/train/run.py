@@ -123,10 +123,17 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_
 
 
 def base_folder(name: str, examples: list, out: Path) -> Path:
-    """The encoder's transformers folder: a packaged model, a local folder, or the e5 base written under OUT
-    (kept there, so that --resume continues with the same vocabulary)."""
-    from rag.train import e5
+    """The encoder's transformers folder: a packaged model, a local folder, or one written under OUT (kept
+    there, so that --resume continues from the same weights and vocabulary): the e5 base, or a trained
+    reader's weights."""
+    from rag.train import e5, reader_base
 
+    if reader_base.is_reader(name):
+        folder = out / "base"
+        if not (folder / "config.json").is_file():
+            log(f"writing the weights of the reader in {name} to {folder}")
+            reader_base.write_base(Path(name), folder)
+        return folder
     if name != e5.NAME:
         from rag.embed import resolve_model_path
 
@@ -162,6 +169,7 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from rag.embed.onnx_export import EXPORTED_ATTENTION, export_module
+    from rag.train import reader_base
 
     class Logits(torch.nn.Module):
         def __init__(self, model):
@@ -187,7 +195,7 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     config = {"max_tokens": 384, "stride": 128, "max_answer_tokens": recipe.max_answer_tokens,
               "null_threshold": 0.0, "vocab_size": tokenizer.backend_tokenizer.get_vocab_size(),
-              "base": recipe.base}
+              "base": reader_base.encoder_of(Path(recipe.base)) if reader_base.is_reader(recipe.base) else recipe.base}
     (out / "reader.json").write_text(json.dumps(config, indent=2))
     log(f"exported the reader to {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB, int8)")
 

@@ -88,6 +88,17 @@ def test_resume_continues_from_the_checkpoint(trained):
     assert "resuming" not in first.stderr
 
 
+@pytest.mark.slow
+def test_a_trained_reader_is_trained_further_from_its_own_weights(trained, data, tmp_path):
+    out, first, resumed = trained
+    further = tmp_path / "further"
+    done = rag("train-reader", "--data", str(data / "train.jsonl"), "--out", str(further), "--base", str(out),
+               "--max-steps", "1", "--batch-size", "4", "--threads", "1", tmp_path=data)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"writing the weights of the reader in {out}" in done.stderr
+    assert json.loads((further / "reader.json").read_text())["base"] == "all-MiniLM-L6-v2"  # the encoder, kept
+
+
 def test_resume_without_a_checkpoint_is_one_clear_error(data, tmp_path):
     done = rag("train-reader", "--data", str(data / "train.jsonl"), "--out", str(tmp_path / "none"), "--resume",
                tmp_path=tmp_path)
