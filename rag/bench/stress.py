@@ -34,10 +34,12 @@ def eval_questions(dataset: Path) -> list[str]:
     return [example.question for example in load_dataset(dataset)]
 
 
-def stress_test(settings: Settings, dataset: Path, clients: int, seconds: float, add_share: float) -> dict:
+def stress_test(settings: Settings, dataset: Path, clients: int, seconds: float, add_share: float,
+                env: dict[str, str] | None = None) -> dict:
+    """`env` is added to the server's environment (the leak check uses it to fix the allocator's settings)."""
     key = secrets.token_urlsafe(16)
     questions = eval_questions(dataset)
-    with private_server(settings, env={"RAG_API_KEY": key}) as server:
+    with private_server(settings, env={"RAG_API_KEY": key} | (env or {})) as server:
         # Warm-up, timed apart: every add slot filled once and one question per client. Without it, 3 of 9
         # 8-second runs on a 2-core AVX2 machine had a second half 37-51 MiB above the first; with it, 8 runs
         # stayed within -9 and +24 MiB. Its errors still count.

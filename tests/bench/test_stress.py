@@ -7,12 +7,22 @@ from rag.bench.stress import stress_test
 from tests.conftest import ROOT
 
 
+# glibc raises its mmap threshold each time a large block is freed, so later large blocks come from the heap,
+# whose high-water mark rises in rare steps of 10-30 MiB that are not given back. With glibc's defaults, 20
+# runs of this test measured growth from -6 to +21 MiB and one CI run 35, with no leak. A fixed threshold hands
+# every freed block over 128 KiB back to the kernel, so RSS follows live memory: 20 runs measured -2.2 to +4.8
+# MiB, while a leak of 250 KB per ask or search made 5 of 5 runs grow 16 to 34 MiB. It costs speed (a median
+# of 136 requests per run against 215), so `rag stress` and `rag serve` keep glibc's defaults.
+FIXED_MMAP_THRESHOLD = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
 def test_mixed_load_has_no_errors_and_flat_memory(pipeline):
-    summary = stress_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1)
+    summary = stress_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1,
+                          env=FIXED_MMAP_THRESHOLD)
     assert summary["errors"] == 0, summary["error_samples"]
     assert summary["ok"] + summary["rejected_503"] == summary["requests"] > 50
     assert set(summary["latency_ms_by_kind"]) == {"ask", "search", "add"}
-    assert summary["server_memory_mib"]["growth"] < 32, summary["server_memory_mib"]
+    assert summary["server_memory_mib"]["growth"] < 12, summary["server_memory_mib"]
 
 
 def test_percentiles_and_memory_growth():
