@@ -13,6 +13,7 @@ import re
 from rag.contracts import Citation, Draft, Hit, Result
 
 IDK = "I don't know based on the indexed documents."
+UNSURE = "not sure, check the source"  # shown beside an answer whose confidence is "low"
 STOPWORDS = {"the", "a", "an", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "as", "is", "was"}
 
 
@@ -64,10 +65,10 @@ def cite(question: str, draft: Draft, hits: list[Hit]) -> Result:
         reason = draft.abstain_reason or "no retrieved passage supports the answer"
         return Result(
             question=question, answer=IDK, abstained=True, passages=closest_passages(hits),
-            confidence=draft.confidence, reason=reason, notes=draft.notes,
+            score=draft.confidence, reason=reason, notes=draft.notes,
         )
     markers = "".join(f"[{c.n}]" for c in citations)
     return Result(
         question=question, answer=f"{draft.text} {markers}", abstained=False, text=draft.text, citations=citations,
-        confidence=draft.confidence, notes=draft.notes,
+        confidence="low" if draft.unsure else "high", score=draft.confidence, notes=draft.notes,
     )

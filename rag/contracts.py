@@ -87,8 +87,9 @@ class Evidence:
 class Draft:
     text: str  # the answer without citation markers; "" when abstaining
     evidence: list[Evidence] = field(default_factory=list)
-    confidence: float = 0.0
+    confidence: float = 0.0  # the answerer's score for it, 0-1
     abstain_reason: str | None = None
+    unsure: bool = False  # answered, but the score says to check the source
     notes: list[str] = field(default_factory=list)  # e.g. passages dropped to fit a model's input
 
     @property
@@ -122,7 +123,8 @@ class Result:
     text: str = ""  # the bare answer, without markers; empty when abstaining
     citations: list[Citation] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)  # the closest passages, shown with abstentions
-    confidence: float = 0.0
+    confidence: str | None = None  # "high" or "low" (answered, but check the source); None when abstaining
+    score: float = 0.0  # the answerer's numeric score behind `confidence`
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -45,7 +45,7 @@ class SpanModel:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        folder = Path(folder)
+        folder = self.folder = Path(folder)
         rebuild = REBUILD.format(folder=folder)
         for name in FILES:
             if not (folder / name).is_file():
@@ -90,6 +90,12 @@ class SpanModel:
     def best(self, question: str, passages: list[str]) -> Span | None:
         """The span that beats its window's "no answer" by the most, across all passages; None when there is
         nothing to read."""
+        found = self.candidates(question, passages, 1)
+        return found[0] if found else None
+
+    def candidates(self, question: str, passages: list[str], n: int) -> list[Span]:
+        """The n spans that beat their window's "no answer" by the most, best first, one per (passage, start,
+        end): later stages may prefer a slightly lower span whose kind fits the question."""
         windows = []  # (passage, encoding)
         for p, passage in enumerate(passages):
             if not passage.strip():
@@ -97,7 +103,7 @@ class SpanModel:
             encoding = self.tokenizer.encode(question.strip(), passage)
             windows += [(p, e) for e in [encoding, *encoding.overflowing]]
         if not windows:
-            return None
+            return []
         width = max(len(e.ids) for _, e in windows)
         feeds = {name: np.zeros((len(windows), width), dtype=np.int64) for name in self.inputs}
         for row, (_, e) in enumerate(windows):
@@ -106,7 +112,7 @@ class SpanModel:
             if "token_type_ids" in feeds:
                 feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
         start_logits, end_logits = self.session.run(None, feeds)
-        best: Span | None = None
+        spans: dict[tuple[int, int, int], Span] = {}
         for row, (p, e) in enumerate(windows):
             # Logits of different windows are not on one scale; each span is measured against its own window's
             # "no answer". On held-out dev questions this picked better spans than the highest raw score across
@@ -120,9 +126,11 @@ class SpanModel:
                     if t < s or t - s + 1 > self.max_answer_tokens:
                         continue
                     score = float(start_logits[row, s] + end_logits[row, t])
-                    if best is None or score - null > best.margin:
-                        best = Span(p, e.offsets[s][0], e.offsets[t][1], score, score - null)
-        return best
+                    span = Span(p, e.offsets[s][0], e.offsets[t][1], score, score - null)
+                    key = (p, span.start, span.end)
+                    if key not in spans or span.margin > spans[key].margin:
+                        spans[key] = span
+        return sorted(spans.values(), key=lambda span: -span.margin)[:n]
 
 
 def _top(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:

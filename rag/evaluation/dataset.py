@@ -19,9 +19,10 @@ class Example:
     doc_ids: list[str]
     answerable: bool
     split: str | None = None
+    line: int = 0  # in its file, for messages
 
 
-def _check(row: object, where: str) -> Example:
+def _check(row: object, where: str, line: int = 0) -> Example:
     if not isinstance(row, dict):
         raise RagError(f"{where}: expected a JSON object")
     for name, kind in FIELDS.items():
@@ -41,7 +42,7 @@ def _check(row: object, where: str) -> Example:
     split = row.get("split")
     if split is not None and not isinstance(split, str):
         raise RagError(f"{where}: field 'split' must be str")
-    return Example(row["id"], row["question"], row["answers"], row["doc_ids"], row["answerable"], split)
+    return Example(row["id"], row["question"], row["answers"], row["doc_ids"], row["answerable"], split, line)
 
 
 PACKAGED = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"
@@ -71,7 +72,7 @@ def load_dataset(path: Path, split: str | None = None) -> list[Example]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RagError(f"{where}: invalid JSON ({exc.msg})") from None
-        example = _check(row, where)
+        example = _check(row, where, number)
         if example.id in seen:
             raise RagError(f"{where}: field 'id' repeats {example.id!r}")
         seen.add(example.id)

@@ -14,6 +14,7 @@ ROWS = [
     ("squad2_em", "{:.3f}"), ("squad2_f1", "{:.3f}"),
     ("citation_precision", "{:.3f}"), ("citation_recall", "{:.3f}"),
     ("abstention_accuracy", "{:.3f}"), ("false_abstention_rate", "{:.3f}"),
+    ("low_share", "{:.3f}"), ("high_f1", "{:.3f}"), ("low_f1", "{:.3f}"),
     ("retrieve_ms_p50", "{:.1f}"), ("retrieve_ms_p95", "{:.1f}"), ("answer_ms_p50", "{:.1f}"),
     ("answer_ms_p95", "{:.1f}"), ("total_ms_p50", "{:.1f}"), ("total_ms_p95", "{:.1f}"),
     ("questions_per_second", "{:.1f}"),

@@ -45,7 +45,7 @@ def _score(example: Example, config: Config, result: Result) -> dict:
         "config": config.name, "id": example.id, "split": example.split, "question": example.question,
         "answerable": example.answerable, "gold_answers": example.answers, "gold_doc_ids": example.doc_ids,
         "prediction": prediction, "answer": result.answer, "abstained": result.abstained, "reason": result.reason,
-        "confidence": round(result.confidence, 4),
+        "confidence": result.confidence, "score": round(result.score, 4),
         "citations": [{"n": c.n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "quote": c.quote} for c in result.citations],
         "retrieved_doc_ids": retrieved_docs,
         "timings_ms": result.timings_ms,
@@ -82,6 +82,11 @@ def summarise(predictions: list[dict], elapsed: float) -> dict:
         cited, gold, [p["answerable"] and p["correct"] for p in predictions]
     )
     summary |= metrics.abstention_rates([p["abstained"] for p in predictions], [p["answerable"] for p in predictions])
+    # The two tiers of answers: confident ones, and ones marked unsure (which count as answers above).
+    given = [p for p in predictions if not p["abstained"]]
+    summary["low_share"] = mean([float(p["confidence"] == "low") for p in given])
+    for tier in ("high", "low"):
+        summary[f"{tier}_f1"] = mean([p["f1"] for p in answerable if p["confidence"] == tier])
     for stage in ("retrieve", "answer", "total"):
         for name, value in metrics.percentiles([p["timings_ms"][stage] for p in predictions]).items():
             summary[f"{stage}_ms_{name}"] = value

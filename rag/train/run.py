@@ -20,7 +20,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rag.errors import RagError
-from rag.train.data import NegativeSource, read_examples, with_negatives, within_length
+from rag.train.data import Loaded, NegativeSource, read_examples, with_negatives, within_length
 from rag.train.perturb import with_perturbed
 
 
@@ -50,7 +50,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_model: str, resume: bool = False,
+def train_reader(data: list[Path], dev: Path | None, out: Path, recipe: Recipe, spacy_model: str, resume: bool = False,
                  dev_limit: int = 0) -> dict:
     import torch
     from transformers import (AutoModelForQuestionAnswering, AutoTokenizer, DataCollatorWithPadding, Trainer,
@@ -66,11 +66,7 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_
     if resume and not (checkpoints.is_dir() and get_last_checkpoint(str(checkpoints))):
         raise RagError(f"nothing to resume: no checkpoint in {checkpoints}")
 
-    loaded = read_examples(data, recipe.limit or None)
-    for reason in loaded.skipped[:10]:
-        log(f"skipped {data}: {reason}")
-    if loaded.skipped:
-        log(f"skipped {len(loaded.skipped)} malformed line(s) of {data}; training on the other {len(loaded.examples)}")
+    loaded = read_all(data, recipe.limit or None)
     examples = with_perturbed(loaded.examples, recipe.perturbed, recipe.seed, spacy_model)
     if recipe.perturbed:
         log(f"{len(examples) - len(loaded.examples)} unanswerable copies of questions with one thing changed")
@@ -108,7 +104,7 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_
     if dev is not None:
         metrics = score_and_calibrate(out, dev, dev_limit, recipe.threads)
     card = {
-        "recipe": asdict(recipe), "data": str(data), "dev": str(dev) if dev else None,
+        "recipe": asdict(recipe), "data": ", ".join(map(str, data)), "dev": str(dev) if dev else None,
         "examples": len(examples), "windows": len(features), "skipped_lines": len(loaded.skipped),
         "steps": outcome.global_step, "epochs": round(trainer.state.epoch or 0, 3),
         "train_loss": round(outcome.training_loss, 4), "train_minutes": round(train_seconds / 60, 1),
@@ -120,6 +116,20 @@ def train_reader(data: Path, dev: Path | None, out: Path, recipe: Recipe, spacy_
     (out / "training.json").write_text(json.dumps(card, indent=2))
     write_card(out, card)
     return card
+
+
+def read_all(paths: list[Path], limit: int | None) -> Loaded:
+    """Every data file's examples in turn (the first `limit` of each), reporting malformed lines per file."""
+    examples, skipped = [], []
+    for path in paths:
+        loaded = read_examples(path, limit)
+        for reason in loaded.skipped[:10]:
+            log(f"skipped {path}: {reason}")
+        if loaded.skipped:
+            log(f"skipped {len(loaded.skipped)} malformed line(s) of {path}; training on the other {len(loaded.examples)}")
+        examples += loaded.examples
+        skipped += [f"{path} {reason}" for reason in loaded.skipped]
+    return Loaded(examples, skipped)
 
 
 def base_folder(name: str, examples: list, out: Path) -> Path:

@@ -102,3 +102,74 @@ def test_the_server_refuses_to_start_with_a_damaged_model(damaged, tmp_path):
     done = rag("serve", "--port", "1", tmp_path=tmp_path,
                env={"RAG_READER_MODEL": str(damaged), "RAG_ANSWERER": "neural"})
     assert done.returncode == 2 and "error: reader model file" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- the calibrated decision: answer, answer unsure, or abstain with a reason ---------------------------
+
+from rag.answer.neural import NOT_MENTIONED, NOT_SAID, Candidate, Decision, NeuralAnswerer, Reading, complete_entities  # noqa: E402
+from rag.contracts import Draft, Evidence  # noqa: E402
+
+DECISION = {"weights": {"margin": 1.0, "fit": 0.0, "coverage": 0.0, "mentioned": 0.0}, "bias": 0.0,
+            "high": 0.9, "low": 0.5, "not_mentioned": 0.5, "fit_weight": 3.0}
+
+
+class FixedReading(NeuralAnswerer):
+    """The decision alone, on a reading given by the test instead of the model."""
+
+    def __init__(self, reading: Reading):
+        self.reading, self.decision = reading, Decision(DECISION)
+
+    def read(self, question, hits):
+        return self.reading
+
+
+def candidate(text: str, margin: float, fit: float = 1.0) -> Candidate:
+    return Candidate(Draft(text=text, evidence=[Evidence(0, 0, 0, len(text))]), margin, fit, 1.0)
+
+
+@pytest.mark.parametrize("margin, abstained, unsure", [(5.0, False, False), (0.5, False, True), (-1.0, True, False)])
+def test_the_score_answers_confidently_answers_unsure_or_abstains(margin, abstained, unsure):
+    draft = FixedReading(Reading([candidate("Kim", margin)], mentioned=1.0)).answer("Who?", [])
+    assert draft.abstained is abstained and draft.unsure is unsure
+    assert 0.0 < draft.confidence < 1.0
+    if abstained:
+        assert draft.abstain_reason.startswith(NOT_SAID)
+
+
+def test_a_question_about_what_no_passage_mentions_says_so():
+    reading = Reading([candidate("Kim", -2.0)], mentioned=0.2, missing=["zorblax", "festival"])
+    draft = FixedReading(reading).answer("How many visitors did the Zorblax festival draw?", [])
+    assert draft.abstained and draft.abstain_reason.startswith(NOT_MENTIONED)
+    assert "'zorblax'" in draft.abstain_reason
+
+
+def test_a_span_of_the_kind_asked_for_wins_over_a_slightly_better_one():
+    reading = Reading([candidate("two years", 6.0, fit=0.0), candidate("£3m", 4.0, fit=1.0)], mentioned=1.0)
+    assert FixedReading(reading).answer("How much will he earn?", []).text == "£3m"
+    assert reading.chosen(0.0).draft.text == "two years"
+
+
+def test_a_span_that_cuts_a_name_takes_all_of_it(nlp):
+    sentence = "Kim graduated from the Gwangju Institute of Science and Technology in 2010."
+    start = sentence.index("Gwangju")
+    start, end = complete_entities(nlp, sentence, start, start + len("Gwangju Institute"))
+    assert sentence[start:end].endswith("Gwangju Institute of Science and Technology")
+
+
+def test_answers_carry_their_confidence_through_the_pipeline(pipeline):
+    result = pipeline.ask("How much national budget did Gwangju secure this year?", answerer="neural")
+    assert not result.abstained and result.confidence in ("high", "low") and 0 < result.score <= 1
+    refused = pipeline.ask("What is the capital of France?", answerer="neural")
+    assert refused.confidence is None and refused.reason
+
+
+def test_a_reader_calibrated_before_the_scorer_keeps_its_old_rule_and_says_how_to_recalibrate(damaged, tmp_path):
+    config = json.loads((damaged / "reader.json").read_text())
+    config.pop("decision")
+    (damaged / "reader.json").write_text(json.dumps(config))
+    done = rag("ask", "How much national budget did Gwangju secure this year?", tmp_path=tmp_path,
+               env={"RAG_READER_MODEL": str(damaged)})
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "62.6 billion KRW" in done.stdout
+    notes = [line for line in done.stderr.splitlines() if "rag calibrate-reader --dataset" in line]
+    assert len(notes) == 1
