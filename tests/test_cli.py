@@ -31,9 +31,16 @@ def test_ask_json_then_human_output(tmp_path, store_env):
     assert set(result["timings_ms"]) >= {"retrieve", "answer", "total"}
     assert "Indexing" in done.stderr  # first use indexes the folder, whichever the store
 
+    if not store_env:
+        assert "no index yet in " in done.stderr and "; building it from " in done.stderr
+
     done = rag_("ask", "Who is the mayor of Hangzhou?")
     assert done.returncode == 0 and done.stdout.startswith("Yao Gaoyuan [1]")
     assert "Sources:" in done.stdout and "Indexing" not in done.stderr
+
+    done = rag_("ask", "What is the capital of France?")
+    assert done.returncode == 0 and done.stdout.startswith("I don't know")
+    assert done.stdout.splitlines()[1].startswith("why: ")  # the reason, in text mode too
 
     done = rag_("search", "Hangzhou mayor", "--k", "2", "--json")
     assert done.returncode == 0 and len(json.loads(done.stdout)) == 2
@@ -51,12 +58,37 @@ def test_ask_json_then_human_output(tmp_path, store_env):
         (["ask", "hi", "--answerer", "oracle"], "unknown answerer"),
         (["ask", "hi", "--k", "0"], "k"),
         (["ask", "hi", "--source", "/no/such/folder"], "corpus folder not found"),
+        (["ask"], "error: Missing argument 'question'. (see: rag ask -h)"),
+        (["ask", "hi", "--k", "many"], "error: Invalid value for '--k'"),
+        (["eval", "--no-such-flag"], "error: No such option: --no-such-flag"),
+        (["serve", "--port", "99999"], "error: Invalid value for '--port'"),
     ],
 )
 def test_user_mistakes_are_one_line_and_non_zero(tmp_path, args, message):
     done = rag(*args, tmp_path=tmp_path)
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        done = rag("serve", "--port", str(taken.getsockname()[1]), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot listen on 127.0.0.1:")
+    assert "Indexing" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_version_and_short_help(tmp_path):
+    done = rag("--version", tmp_path=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("rag-news ")
+    done = rag("-h", tmp_path=tmp_path, env={"COLUMNS": "80"})
+    assert done.returncode == 0 and "calibrate-reader" in done.stdout and "..." not in done.stdout
+    for command in ("ask", "search", "index", "eval", "serve", "calibrate-reader", "train-reader", "bench", "stress"):
+        assert "Example: rag " in rag(command, "-h", tmp_path=tmp_path).stdout, command
 
 
 def test_index_command_reports_up_to_date(tmp_path, store_env):

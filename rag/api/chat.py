@@ -20,9 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api.common import OPENAI_ERRORS, EventStream, HTTPProblem, admitted, current
 from rag.contracts import Result
+from rag.errors import RagError
+from rag.inputs import MAX_QUESTION_CHARS, validate_question
 from rag.conversation import standalone
 
 MODEL = "rag-news"
+HISTORY = 9  # messages read for a follow-up: the question and the four exchanges before it
+
+
+def bounded(text: str) -> str:
+    """An earlier turn as follow-up resolution reads it: at most a question's length, lone surrogates replaced."""
+    return text[:MAX_QUESTION_CHARS].encode("utf-8", "replace").decode("utf-8")
 
 
 class ChatMessage(BaseModel):
@@ -60,10 +68,15 @@ async def chat_completions(body: ChatRequest, request: Request):
     `stream: true` answers in OpenAI's server-sent chunks."""
     if body.messages[-1].role != "user" or not body.messages[-1].text().strip():
         raise HTTPProblem(422, "messages: the last message must be the user's question")
+    try:  # before any language processing: the last message is held to a question's limits
+        validate_question(body.messages[-1].text())
+    except RagError as exc:
+        raise HTTPProblem(422, f"messages: the last message: {exc}") from None
+    turns = [(role, bounded(text)) for role, text in body.turns()[-HISTORY:]]
     pipeline = current(request)
 
     def answer() -> tuple[str, Result]:
-        question = standalone(body.turns(), pipeline.nlp)
+        question = standalone(turns, pipeline.nlp)
         return question, pipeline.ask(question, doc_ids=body.doc_ids)
 
     question, result = await admitted(request.app, answer)
@@ -80,15 +93,25 @@ async def chat_models():
 def completion(result: Result, standalone: str, model: str) -> dict:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": spoken(result)}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     } | extras(result, standalone)
 
 
+def spoken(result: Result) -> str:
+    """The answer as a chat reply: an unsure one says so, an abstention says why."""
+    if result.confidence == "low":
+        return f"{result.answer} (I'm not sure: check the cited source.)"
+    if result.abstained and result.reason:
+        return f"{result.answer} ({result.reason[0].upper()}{result.reason[1:]}.)"
+    return result.answer
+
+
 def extras(result: Result, standalone: str) -> dict:
     data = result.to_dict()
-    return {"standalone_question": standalone, "abstained": result.abstained, "citations": data["citations"],
-            "passages": data["passages"], "reason": result.reason}
+    return {"standalone_question": standalone, "abstained": result.abstained, "confidence": result.confidence,
+            "score": result.score, "citations": data["citations"], "passages": data["passages"],
+            "reason": result.reason}
 
 
 def chunks(result: Result, standalone: str, model: str) -> Iterator[bytes]:
@@ -101,7 +124,7 @@ def chunks(result: Result, standalone: str, model: str) -> Iterator[bytes]:
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
 
     yield event({"role": "assistant", "content": ""})
-    words = result.answer.split(" ")
+    words = spoken(result).split(" ")
     for i, word in enumerate(words):
         yield event({"content": word if i == 0 else " " + word})
     yield event({}, "stop", **extras(result, standalone))

@@ -55,6 +55,9 @@ class AskResponse(BaseModel):
     abstained: bool
     citations: list[CitationOut]
     passages: list[CitationOut]
+    confidence: Literal["high", "low"] | None = Field(
+        None, description='"low": answered, but not sure: check the cited source. None when abstaining.')
+    score: float = Field(0.0, description="The reader's score behind `confidence`, 0-1.")
     reason: str | None = None
     timings_ms: dict[str, float]
 

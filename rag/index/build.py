@@ -154,10 +154,10 @@ def open_store(
                     return update or store
                 reason = f"index is stale ({reason})"
             except IndexMissing:
-                reason = f"no index in {settings.index_dir} yet"
+                reason = f"no index yet in {settings.index_dir}/"
             except IndexCorrupt as exc:
                 reason = str(exc).split("; rebuild")[0]
-        log(f"{reason}; building it from {settings.source_dir} …")
+        log(f"{reason}; building it from {settings.source_dir}/ …")
         store = build_store(settings, embedder, log=log)
         save_locked(store, settings.index_dir)
     log(f"indexed {store.manifest['documents']} documents as {store.manifest['chunks']} chunks in {settings.index_dir}")

@@ -29,11 +29,26 @@ def test_ask_returns_a_cited_answer(client):
     document = client.get(f"/documents/{citation['doc_id']}").json()
     assert document["text"][citation["start"] : citation["end"]] == citation["quote"]  # a client can highlight it
     assert set(body["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert body["confidence"] in ("high", "low") and 0 < body["score"] <= 1
+
+
+def test_head_answers_like_get_without_a_body(client):
+    for path in ("/", "/health", "/documents", "/openapi.json"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_no_other_site_may_frame_the_page(client):
+    for response in (client.get("/"), client.post("/ask", json={"question": " "})):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 def test_ask_abstains_with_closest_passages(client):
     body = client.post("/ask", json={"question": "What is the capital of France?", "k": 3}).json()
     assert body["abstained"] and body["citations"] == [] and body["passages"]
+    assert body["confidence"] is None and body["reason"]
 
 
 @pytest.mark.parametrize(
@@ -94,6 +109,7 @@ def test_ask_stream_sends_the_same_answer_then_its_citations(client):
     events = server_sent_events(response.text)
     assert [name for name, _ in events] == ["answer"] + ["citation"] * len(plain["citations"]) + ["done"]
     assert events[0][1]["answer"] == plain["answer"] and not events[0][1]["abstained"]
+    assert events[0][1]["confidence"] == plain["confidence"] and events[0][1]["score"] == plain["score"]
     assert [data["quote"] for name, data in events if name == "citation"] == [c["quote"] for c in plain["citations"]]
     assert client.post("/ask/stream", json={"question": " "}).status_code == 422  # errors before the stream starts
     refused = client.post("/ask/stream", json={"question": "Who?", "answerer": "oracle"})

@@ -76,3 +76,32 @@ def test_pronouns_take_the_latest_fitting_name(nlp):
         "What is Ma Yanming's plan for Zhejiang University?"
     assert standalone([("user", "What did he say?")], nlp) == "What did he say?"  # nobody to refer to
     assert standalone(turns + [("user", "How many students are there?")], nlp) == "How many students are there?"
+
+
+def test_chat_input_is_bounded_before_any_language_processing(pipeline):
+    """A huge or broken last message is refused at once; long histories are cut to what a follow-up needs."""
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        huge = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 880_000}]})
+        assert huge.status_code == 422 and "longer than 2000" in huge.json()["error"]["message"]
+        broken = client.post("/v1/chat/completions", content=b'{"messages": [{"role": "user", "content": "Who \\ud800?"}]}',
+                             headers={"content-type": "application/json"})
+        assert broken.status_code == 422 and "surrogate" in broken.json()["error"]["message"]
+        history = [{"role": "user" if i % 2 == 0 else "assistant", "content": "Gwangju \ud800 " + "y" * 19_000}
+                   for i in range(98)] + [{"role": "user", "content": QUESTION}]
+        answered = client.post("/v1/chat/completions", json={"messages": history})
+        assert answered.status_code == 200 and "62.6 billion KRW" in answered.json()["choices"][0]["message"]["content"]
+
+
+def test_an_unsure_answer_says_so_in_words():
+    from rag.api.chat import spoken
+    from rag.contracts import Result
+
+    unsure = Result(question="q", answer="Kim [1]", abstained=False, text="Kim", confidence="low", score=0.6)
+    assert spoken(unsure).startswith("Kim [1]") and "not sure" in spoken(unsure)
+    refused = Result(question="q", answer="I don't know based on the indexed documents.", abstained=True,
+                     reason="not in the indexed articles: no retrieved passage mentions 'zorblax'")
+    assert "Not in the indexed articles" in spoken(refused)
