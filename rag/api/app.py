@@ -21,6 +21,7 @@ from starlette.routing import Match
 from rag.api import ask, chat, documents, operations
 from rag.api.admission import Admission
 from rag.api.body_limit import BodyLimit
+from rag.api.headers import HeadAsGet, SecurityHeaders
 from rag.api.common import PARSE_ERRORS, HTTPProblem, admitted, describe, error, user_error
 from rag.api.metrics import Metrics
 from rag.errors import RagError
@@ -94,6 +95,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         return error(request, 422, describe(exc.errors()))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
 
     hosts = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
 

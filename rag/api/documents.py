@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, may_write
 from rag.api.schemas import DocumentIn, DocumentOut, DocumentSummary
+from rag.formats import CONVERTED, TEXT
 from rag.load import Document, decode_text, file_text
 
 # POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
@@ -81,10 +82,14 @@ async def document_from_request(request: Request) -> tuple[str, str]:
             name, data = upload.filename or "", await upload.read()
         if not data:
             raise HTTPProblem(400, f"file: {name or 'the upload'} is empty (0 bytes)")
+        if Path(name).suffix and Path(name).suffix.lower() not in TEXT + CONVERTED:  # no suffix: read as text
+            raise HTTPProblem(415, f"file: {name} is not a supported type; send one of "
+                                   f"{', '.join(TEXT + CONVERTED)}")
         doc_id = form.get("doc_id") or Path(name).stem
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
-        return doc_id, file_text(name, data) if name else decode_text(data, "the upload")
+        # Extraction (PDF, DOCX, HTML) is CPU work: on a worker thread, behind the queue, never on the event loop.
+        return doc_id, await admitted(request.app, file_text, name, data) if name else decode_text(data, "the upload")
     if content_type == "application/json":
         try:
             body = DocumentIn.model_validate_json(await request.body())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import re
 import os
 import shutil
 import uuid
@@ -74,7 +75,15 @@ def load(index_dir: Path) -> Store:
     pointer = index_dir / POINTER
     if not pointer.is_file():
         raise IndexMissing(f"no index in {index_dir}; build one with: rag index")
-    generation = index_dir / pointer.read_text().strip()
+    try:
+        name = pointer.read_bytes().decode("ascii").strip()
+        if not re.fullmatch(r"gen-\d+", name):
+            raise IndexCorrupt(f"{pointer} does not name an index generation")
+        generation = index_dir / name
+    except IndexCorrupt as exc:
+        raise IndexCorrupt(f"index is damaged ({exc}); rebuild it with: rag index --rebuild") from None
+    except (OSError, ValueError):
+        raise IndexCorrupt(f"index is damaged ({pointer} is unreadable); rebuild it with: rag index --rebuild") from None
     try:
         manifest = json.loads((generation / "manifest.json").read_text())
         for name, size in manifest["files"].items():
@@ -118,7 +127,7 @@ def _document_from_dict(data: dict) -> Document:
 def current_generation(index_dir: Path) -> str | None:
     """The generation CURRENT points at: another process may have moved it since this one loaded."""
     try:
-        return (index_dir / POINTER).read_text().strip()
+        return (index_dir / POINTER).read_bytes().decode("ascii", errors="replace").strip()
     except FileNotFoundError:
         return None
 

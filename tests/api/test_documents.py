@@ -143,7 +143,9 @@ def test_file_upload_adds_a_document_named_after_the_file(client, writable):
     "name, payload, status, message",
     [
         ("empty.txt", b"", 400, "empty (0 bytes)"),
-        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400, "binary data"),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 415, "not a supported type"),
+        ("figures.csv", b"city,budget\nGwangju,62.6\n", 415, ".txt, .md, .html, .htm, .pdf, .docx"),
+        ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), 400, "binary data"),
         ("nul.txt", b"Gwangju\x00opened", 400, "NUL"),
         ("../../etc/passwd", NEW_DOC.encode(), 201, None),  # the file name's directories are dropped
     ],

@@ -54,6 +54,18 @@ def test_truncated_file_is_reported_with_a_rebuild_hint(built):
         load(settings.index_dir)
 
 
+@pytest.mark.parametrize("pointer", [b"\xff\xfe\x00garbage", b"../../etc", b"gen-999999"])
+def test_a_damaged_current_pointer_is_index_damage(built, pointer):
+    settings, _ = built
+    saved = (settings.index_dir / "CURRENT").read_bytes()
+    (settings.index_dir / "CURRENT").write_bytes(pointer)
+    try:
+        with pytest.raises(IndexCorrupt, match="rebuild it with: rag index --rebuild"):
+            load(settings.index_dir)
+    finally:
+        (settings.index_dir / "CURRENT").write_bytes(saved)
+
+
 def test_old_generations_are_cleaned_up(built):
     settings, store = built
     save(store, settings.index_dir)
