@@ -4,19 +4,25 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 Q ?= How much national budget did Gwangju secure this year?
 
-.PHONY: ask test install browser eval fuzz stress bench clean
+.PHONY: ask test check install browser eval fuzz stress bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# What answering needs (2.2 GB, 2 min 45 s on a 2-core machine), and everything (2.7 GB: tests, benchmark,
+# training, PostgreSQL).
+$(VENV)/.installed-core: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,bench,train,postgres]"
-	touch $@
+	touch $@ $(VENV)/.installed-core
 
 install: $(VENV)/.installed
 
-ask: install  ## answer a question from the seeds (builds the index on first use)
+ask: $(VENV)/.installed-core  ## answer a question from the seeds (builds the index on first use)
 	$(BIN)/rag ask "$(Q)"
 
 browser:  ## Debian's Chromium, for the web page's browser test (Playwright drives it; no browser download)
@@ -26,6 +32,9 @@ browser:  ## Debian's Chromium, for the web page's browser test (Playwright driv
 
 test: install browser  ## the whole test suite (exit 5, "no tests collected", fails too)
 	$(BIN)/python -m pytest -q
+
+check: install  ## the quick loop: no live servers, databases, browsers or slow model tests
+	$(BIN)/python -m pytest -q -m "not slow and not live"
 
 eval: install  ## score the offline defaults on the hand-built eval set
 	$(BIN)/rag eval --dataset eval/questions.jsonl --out eval/runs/latest

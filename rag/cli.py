@@ -89,6 +89,7 @@ def index(
 ):
     """Build the index (or check it is up to date).
 
+    \b
     Example: rag index --source seeds
     """
     from rag.embed import load_embedder
@@ -121,6 +122,7 @@ def ask(
 ):
     """Answer a question, citing the passages it comes from.
 
+    \b
     Example: rag ask "How much national budget did Gwangju secure this year?"
     """
     from rag.answer import check_answerer
@@ -161,6 +163,7 @@ def search(
 ):
     """Show the passages retrieved for a query, best first.
 
+    \b
     Example: rag search "AI data center" --k 3
     """
     from rag.inputs import validate_question
@@ -197,7 +200,10 @@ def serve(
 ):
     """Serve the HTTP API and the web page.
 
-    OpenAPI docs at /docs. Models and index load once, at start-up. Example: rag serve --port 8000
+    OpenAPI docs at /docs. Models and index load once, at start-up.
+
+    \b
+    Example: rag serve --port 8000
     """
     import uvicorn
 
@@ -249,7 +255,10 @@ def stress(
 ):
     """Stress-test a live server on a private index copy.
 
-    Asks, searches and adds from many clients; exit 1 on any error. Example: rag stress --clients 8 --seconds 20
+    Asks, searches and adds from many clients; exit 1 on any error.
+
+    \b
+    Example: rag stress --clients 8 --seconds 20
     """
     from rag.bench.stress import stress_test, write_summary
 
@@ -288,6 +297,8 @@ def bench(
 
     Measure build, retrieval (FAISS and PostgreSQL), the live service, cold start, seq2seq runtimes and LangChain;
     check the targets.
+
+    \b
     Example: rag bench --quick --out bench
     """
     from rag.bench.report import write_bench
@@ -349,6 +360,7 @@ def train_reader(
 ):
     """Fine-tune the neural reader (int8 ONNX, model card).
 
+    \b
     Example: rag train-reader --data ../shared/data/qa/train.jsonl --dev ../shared/data/qa/dev.jsonl --out runs/r1
     """
     from rag.train.run import Recipe, train_reader as run
@@ -389,8 +401,9 @@ def calibrate_reader(
     It answers confidently, answers marked unsure, or abstains, as calibrated on dev questions asked through
     retrieval.
 
-    Example: rag calibrate-reader --dataset ../shared/data/news-dev/questions.jsonl --source
-    ../shared/data/news-dev/corpus --split dev --model rag/models/reader
+    \b
+    Example: rag calibrate-reader --dataset ../shared/data/news-dev/questions.jsonl
+    --source ../shared/data/news-dev/corpus --split dev --model rag/models/reader
     """
     from rag.train.calibrate import Asked, calibrate, check_dataset, corpus_index
 
@@ -447,7 +460,10 @@ def evaluate(
 ):
     """Score answers, citations, abstention and retrieval.
 
-    Also latency; exit 1 when a --min/--max threshold fails. Example: rag eval --split dev --out eval-out
+    Also latency; exit 1 when a --min/--max threshold fails.
+
+    \b
+    Example: rag eval --split dev --out eval-out
     """
     from rag.answer import check_answerer
     from rag.evaluation.dataset import eval_set, load_dataset

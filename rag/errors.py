@@ -3,3 +3,7 @@
 
 class RagError(Exception):
     """A problem the user can fix (bad input, missing folder, unknown backend)."""
+
+
+class TooLong(RagError):
+    """A document, or what extracting one would make, over the limits: HTTP 413."""

@@ -5,18 +5,45 @@ Each extractor is a maintained library, imported only when such a file turns up.
 from __future__ import annotations
 
 import io
+import time
+import zipfile
 from pathlib import Path
 
-from rag.errors import RagError
+from rag.errors import RagError, TooLong
 
 TEXT = (".txt", ".md")
 CONVERTED = (".html", ".htm", ".pdf", ".docx")
+# Limits checked while extracting, so a small file that inflates (a zip bomb, one content stream shared by
+# every page) is refused early instead of holding a worker for minutes.
+MAX_CHARS = 500_000  # about 80,000 words, the most one document may have
+MAX_INFLATED_BYTES = 20_000_000  # a .docx's members, unzipped
+MAX_PAGES = 1_000
+MAX_PARAGRAPHS = 50_000
+MAX_SECONDS = 20.0
+WORD = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"  # the namespace of .docx paragraphs
+
+
+class Budget:
+    """What one extraction has made so far; over a limit is TooLong (HTTP 413) at once."""
+
+    def __init__(self, name: str):
+        self.name, self.chars, self.started = name, 0, time.monotonic()
+
+    def take(self, text: str) -> str:
+        self.chars += len(text)
+        if self.chars > MAX_CHARS:
+            raise TooLong(f"{self.name}: its text runs over {MAX_CHARS:,} characters, the most one document may "
+                          "have: split it into several")
+        if time.monotonic() - self.started > MAX_SECONDS:
+            raise TooLong(f"{self.name}: extracting its text took over {MAX_SECONDS:.0f} s; refused")
+        return text
 
 
 def converted_text(name: str, data: bytes) -> str:
     suffix = Path(name).suffix.lower()
+    extract = {".html": html_text, ".htm": html_text, ".pdf": pdf_text, ".docx": docx_text}[suffix]
     try:
-        text = {".html": html_text, ".htm": html_text, ".pdf": pdf_text, ".docx": docx_text}[suffix](data)
+        text = extract(data, Budget(name))
     except RagError:
         raise
     except Exception as exc:  # a damaged or encrypted file: the libraries raise many kinds
@@ -26,25 +53,42 @@ def converted_text(name: str, data: bytes) -> str:
     return text
 
 
-def html_text(data: bytes) -> str:
+def html_text(data: bytes, budget: Budget) -> str:
     """The article's main text (trafilatura drops menus, footers and ads), under its title."""
     import trafilatura
 
     body = trafilatura.extract(data, include_comments=False, include_tables=True, favor_precision=True) or ""
     metadata = trafilatura.extract_metadata(data)
     title = (metadata.title or "").strip() if metadata else ""
-    return f"{title}\n\n{body.strip()}\n" if title and body.strip() else body
+    return budget.take(f"{title}\n\n{body.strip()}\n" if title and body.strip() else body)
 
 
-def pdf_text(data: bytes) -> str:
+def pdf_text(data: bytes, budget: Budget) -> str:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages).strip() + "\n"
+    if len(reader.pages) > MAX_PAGES:
+        raise TooLong(f"{budget.name}: {len(reader.pages):,} pages; the most is {MAX_PAGES:,}")
+    pages = [budget.take((page.extract_text() or "").strip()) for page in reader.pages]
+    return "\n\n".join(pages).strip() + "\n"
 
 
-def docx_text(data: bytes) -> str:
+def docx_text(data: bytes, budget: Budget) -> str:
     from docx import Document
+    from docx.text.paragraph import Paragraph
 
-    paragraphs = [p.text.strip() for p in Document(io.BytesIO(data)).paragraphs]
-    return "\n\n".join(p for p in paragraphs if p) + "\n"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        inflated = sum(member.file_size for member in archive.infolist())
+    if inflated > MAX_INFLATED_BYTES:
+        raise TooLong(f"{budget.name}: unzips to {inflated:,} bytes; the most is {MAX_INFLATED_BYTES:,}")
+    document = Document(io.BytesIO(data))
+    paragraphs = []
+    # Every paragraph in reading order, those in table cells too (a table's figures are often the answer).
+    for count, element in enumerate(document.element.body.iter(f"{{{WORD}}}p"), start=1):
+        if count > MAX_PARAGRAPHS:
+            raise TooLong(f"{budget.name}: over {MAX_PARAGRAPHS:,} paragraphs; split it into several")
+        text = budget.take(Paragraph(element, document).text.strip())
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs) + "\n"
+

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.clean import Block, clean
-from rag.errors import RagError
-from rag.formats import CONVERTED, TEXT, converted_text
+from rag.errors import RagError, TooLong
+from rag.formats import CONVERTED, MAX_CHARS, TEXT, converted_text
 
 SUFFIXES = TEXT + CONVERTED
-MAX_DOCUMENT_CHARS = 500_000  # about 80,000 words; a longer file is refused rather than tying up a worker for minutes
+MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
 
 
 @dataclass
@@ -43,10 +43,6 @@ def document_from_text(doc_id: str, text: str, path: str = "") -> Document:
     if not any(b.kind in ("body", "subtitle") for b in blocks):
         raise RagError(f"document {doc_id!r} has no article text left after cleaning")
     return Document(doc_id=doc_id, path=path, text=text, title=title or doc_id, blocks=blocks)
-
-
-class TooLong(RagError):
-    """A document over MAX_DOCUMENT_CHARS."""
 
 
 def decode_text(data: bytes, source: str) -> str:

@@ -179,3 +179,15 @@ def store_env(request) -> dict[str, str]:
 def any_store_pipeline(request):
     """The session's pipeline on each store in turn: tests using it run against both."""
     return request.getfixturevalue("pipeline" if request.param == "faiss" else "postgres_pipeline")
+
+
+# `make check` leaves these out: tests that start servers, databases, browsers or crash drivers.
+LIVE_FIXTURES = {"postgres_server", "database_url", "store_env", "any_store_pipeline", "server"}
+LIVE_MODULES = {"test_security", "test_hostile_inputs", "test_crash", "test_fuzz", "test_page", "test_postgres",
+                "test_stress"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if LIVE_FIXTURES & set(item.fixturenames) or item.module.__name__.rsplit(".", 1)[-1] in LIVE_MODULES:
+            item.add_marker(pytest.mark.live)

@@ -58,7 +58,7 @@ def test_ask_json_then_human_output(tmp_path, store_env):
         (["ask", "hi", "--answerer", "oracle"], "unknown answerer"),
         (["ask", "hi", "--k", "0"], "k"),
         (["ask", "hi", "--source", "/no/such/folder"], "corpus folder not found"),
-        (["ask"], "error: Missing argument 'question'. (see: rag ask -h)"),
+        (["ask"], "error: Missing argument 'question'. (see: "),
         (["ask", "hi", "--k", "many"], "error: Invalid value for '--k'"),
         (["eval", "--no-such-flag"], "error: No such option: --no-such-flag"),
         (["serve", "--port", "99999"], "error: Invalid value for '--port'"),
@@ -86,7 +86,8 @@ def test_version_and_short_help(tmp_path):
     done = rag("--version", tmp_path=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("rag-news ")
     done = rag("-h", tmp_path=tmp_path, env={"COLUMNS": "80"})
-    assert done.returncode == 0 and "calibrate-reader" in done.stdout and "..." not in done.stdout
+    commands = done.stdout[done.stdout.index("Commands:"):]
+    assert done.returncode == 0 and "calibrate-reader" in commands and "..." not in commands
     for command in ("ask", "search", "index", "eval", "serve", "calibrate-reader", "train-reader", "bench", "stress"):
         assert "Example: rag " in rag(command, "-h", tmp_path=tmp_path).stdout, command
 

@@ -31,14 +31,18 @@ def pdf_bytes(lines: list[str]) -> bytes:
     return out.getvalue()
 
 
-def docx_bytes(paragraphs: list[str]) -> bytes:
+def built_docx(build) -> bytes:
     from docx import Document
 
-    document, out = Document(), io.BytesIO()
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
-    document.save(out)
-    return out.getvalue()
+    document = Document()
+    build(document)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def docx_bytes(paragraphs: list[str]) -> bytes:
+    return built_docx(lambda document: [document.add_paragraph(paragraph) for paragraph in paragraphs])
 
 
 HTML = f"""<html><head><title>{TITLE}</title></head><body>
@@ -91,3 +95,44 @@ def test_a_pdf_article_is_answered_and_cited_in_its_extracted_text(tmp_path):
     citation = result.citations[0]
     assert result.answer.startswith("3.2 trillion") and citation.doc_id == "port"
     assert pipeline.store.documents["port"].text[citation.start : citation.end] == citation.quote
+
+
+def test_docx_tables_are_extracted_in_reading_order():
+    from rag.formats import converted_text
+
+    def build(document):
+        document.add_paragraph("Gwangju published its budget.")
+        table = document.add_table(rows=2, cols=2)
+        for (row, column), text in {(0, 0): "year", (0, 1): "budget", (1, 0): "2025", (1, 1): "62.6 billion KRW"}.items():
+            table.cell(row, column).text = text
+        document.add_paragraph("The council approved it.")
+
+    text = converted_text("budget.docx", built_docx(build))
+    assert text.index("published") < text.index("62.6 billion KRW") < text.index("approved")
+
+
+def test_a_docx_that_inflates_into_empty_paragraphs_is_refused_while_extracting():
+    """A 40 kB file of 200,000 empty paragraphs once took minutes and gigabytes; now a limit stops it."""
+    from docx.oxml import OxmlElement
+
+    from rag.errors import TooLong
+    from rag.formats import MAX_PARAGRAPHS, converted_text
+
+    def build(document):
+        for _ in range(4 * MAX_PARAGRAPHS):
+            document.element.body.append(OxmlElement("w:p"))
+
+    data = built_docx(build)
+    assert len(data) < 100_000
+    with pytest.raises(TooLong, match="over 50,000 paragraphs"):
+        converted_text("bomb.docx", data)
+
+
+def test_extraction_stops_at_the_character_limit(monkeypatch):
+    from rag import formats
+    from rag.errors import TooLong
+
+    monkeypatch.setattr(formats, "MAX_CHARS", 1_000)
+    data = built_docx(lambda document: [document.add_paragraph("word " * 100) for _ in range(50)])
+    with pytest.raises(TooLong, match="over 1,000 characters"):
+        formats.converted_text("long.docx", data)

@@ -23,7 +23,8 @@ def table(header: list[str], rows: list[list]) -> str:
 
 def markdown(results: dict) -> str:
     machine = results["machine"]
-    parts = [f"# rag bench\n\n{machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}; "
+    parts = [f"# rag bench\n\n{machine['cpus']} CPUs ({machine['cpu']}; {machine.get('instructions', '?')}), "
+             f"Python {machine['python']}; "
              + ", ".join(f"{k} {v}" for k, v in machine["packages"].items()) + "\n"]
     if results.get("targets"):
         parts.append("## Targets\n\n" + table(["target", "measured", "limit", "met"], [

@@ -157,6 +157,8 @@ def open_store(
                 reason = f"no index yet in {settings.index_dir}/"
             except IndexCorrupt as exc:
                 reason = str(exc).split("; rebuild")[0]
+        if not settings.source_dir.is_dir():  # say so before announcing a build that cannot start
+            raise RagError(f"corpus folder not found: {settings.source_dir}")
         log(f"{reason}; building it from {settings.source_dir}/ …")
         store = build_store(settings, embedder, log=log)
         save_locked(store, settings.index_dir)

@@ -1,5 +1,7 @@
 """The OpenAI-compatible endpoint, driven by the official `openai` client against a live `rag serve`."""
 
+import json
+
 import httpx
 import pytest
 
@@ -92,7 +94,8 @@ def test_chat_input_is_bounded_before_any_language_processing(pipeline):
         assert broken.status_code == 422 and "surrogate" in broken.json()["error"]["message"]
         history = [{"role": "user" if i % 2 == 0 else "assistant", "content": "Gwangju \ud800 " + "y" * 19_000}
                    for i in range(98)] + [{"role": "user", "content": QUESTION}]
-        answered = client.post("/v1/chat/completions", json={"messages": history})
+        answered = client.post("/v1/chat/completions", content=json.dumps({"messages": history}),  # \ud800 escaped
+                               headers={"content-type": "application/json"})
         assert answered.status_code == 200 and "62.6 billion KRW" in answered.json()["choices"][0]["message"]["content"]
 
 

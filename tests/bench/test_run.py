@@ -57,3 +57,13 @@ def test_recall_and_targets():
     assert recall_at_10(np.array([[1, 2, 3, 4]]), np.array([[4, 3, 9, 8]])) == 0.5
     results = {"service": {"ask_one_client_ms": {"p50": 61.0}}, "cold_start": {"seconds": {"p50": 4.2}}}
     assert [(t["met"]) for t in check_targets(results)] == [False, True]
+
+
+def test_the_machine_names_its_vector_instructions_beside_the_latency_target():
+    from rag.bench.run import machine
+
+    described = machine()
+    assert described["instructions"].split()[0] in ("avx512", "avx2", "avx", "sse4_2", "unknown")
+    results = {"machine": described, "service": {"ask_one_client_ms": {"p50": 50.0}}}
+    [row] = [t for t in check_targets(results) if t["target"].startswith("warm /ask p50")]
+    assert described["instructions"] in row["target"] and row["met"]
