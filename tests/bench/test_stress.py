@@ -20,7 +20,10 @@ def test_mixed_load_has_no_errors_and_flat_memory(pipeline):
     summary = stress_test(pipeline.settings, ROOT / "eval" / "questions.jsonl", clients=8, seconds=8, add_share=0.1,
                           env=FIXED_MMAP_THRESHOLD)
     assert summary["errors"] == 0, summary["error_samples"]
-    assert summary["ok"] + summary["rejected_503"] == summary["requests"] > 50
+    # How many requests 8 s holds depends on the CPU (136 on a 2-core EPYC with AVX-512, 40-45 with only AVX2,
+    # old and new reader alike); throughput is `rag stress`'s and `rag bench`'s to measure. This needs enough
+    # of each kind for the error and memory checks.
+    assert summary["ok"] + summary["rejected_503"] == summary["requests"] > 20
     assert set(summary["latency_ms_by_kind"]) == {"ask", "search", "add"}
     assert summary["server_memory_mib"]["growth"] < 12, summary["server_memory_mib"]
 
