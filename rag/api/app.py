@@ -88,7 +88,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPProblem)
     async def problem(request: Request, exc: HTTPProblem):
-        return error(request, exc.status, exc.message, exc.headers)
+        return error(request, exc.status, exc.message, exc.headers, exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

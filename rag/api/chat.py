@@ -4,7 +4,7 @@ The last user message is the question; earlier turns make a follow-up standalone
 the standalone question is returned beside the answer. The answer text carries the [n] markers; the
 citations come in an extra `citations` field. `stream: true` sends OpenAI's server-sent chunks, ending with
 `data: [DONE]`. Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
-extracted, not sampled.
+extracted, not sampled. What it cannot do (another model, n > 1, tools, JSON output) is an OpenAI-shaped error.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ router = APIRouter()
 async def chat_completions(body: ChatRequest, request: Request):
     """OpenAI-compatible chat: the last user message is the question, made standalone from the earlier turns;
     `stream: true` answers in OpenAI's server-sent chunks."""
+    refuse_unsupported(body)
     if body.messages[-1].role != "user" or not body.messages[-1].text().strip():
         raise HTTPProblem(422, "messages: the last message must be the user's question")
     try:  # before any language processing: the last message is held to a question's limits
@@ -88,6 +89,33 @@ async def chat_completions(body: ChatRequest, request: Request):
 @router.get("/v1/models")
 async def chat_models():
     return models()
+
+
+@router.get("/v1/models/{model}", responses=OPENAI_ERRORS)
+async def chat_model(model: str):
+    served(model)
+    return models()["data"][0]
+
+
+def served(model: str) -> None:
+    if model != MODEL:
+        raise HTTPProblem(404, f"The model `{model}` does not exist; this server serves `{MODEL}` (GET /v1/models)",
+                          code="model_not_found")
+
+
+def refuse_unsupported(body: ChatRequest) -> None:
+    """What OpenAI's API offers and this one cannot do is refused, never silently ignored."""
+    served(body.model)
+    extra = body.model_extra or {}
+    if extra.get("n") not in (None, 1):
+        raise HTTPProblem(400, "n: one answer per question is supported (n=1); the answer is extracted, not sampled",
+                          code="unsupported_parameter")
+    for name in ("tools", "tool_choice", "functions", "function_call"):
+        if extra.get(name):
+            raise HTTPProblem(400, f"{name}: function calling is not supported", code="unsupported_parameter")
+    response_format = extra.get("response_format")
+    if response_format and (not isinstance(response_format, dict) or response_format.get("type") != "text"):
+        raise HTTPProblem(400, "response_format: only text answers are supported", code="unsupported_parameter")
 
 
 def completion(result: Result, standalone: str, model: str) -> dict:

@@ -43,16 +43,18 @@ class EventStream(StreamingResponse):
 
 
 class HTTPProblem(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        self.status, self.message, self.headers = status, message, headers
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None):
+        self.status, self.message, self.headers, self.code = status, message, headers, code
 
 
-def error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """{"error": message}; under /v1/ OpenAI's shape, {"error": {"message", "type"}}, which its clients read."""
+def error(request: Request, status: int, message: str, headers: dict[str, str] | None = None,
+          code: str | None = None) -> JSONResponse:
+    """{"error": message}; under /v1/ OpenAI's shape, {"error": {"message", "type", "code"}}, which its clients read
+    (`code` is OpenAI's word for the error, such as "model_not_found", where it has one)."""
     body: dict = {"error": message}
     if request.url.path.startswith("/v1/"):
         kind = "invalid_request_error" if status < 500 else "server_error"
-        body = {"error": {"message": message, "type": kind, "code": status}}
+        body = {"error": {"message": message, "type": kind, "code": code or status}}
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 

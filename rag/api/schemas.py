@@ -117,7 +117,7 @@ class ErrorOut(BaseModel):
 class OpenAIErrorDetail(BaseModel):
     message: str
     type: str
-    code: int
+    code: int | str
 
 
 class OpenAIErrorOut(BaseModel):

@@ -108,3 +108,22 @@ def test_an_unsure_answer_says_so_in_words():
     refused = Result(question="q", answer="I don't know based on the indexed documents.", abstained=True,
                      reason="not in the indexed articles: no retrieved passage mentions 'zorblax'")
     assert "Not in the indexed articles" in spoken(refused)
+
+
+@pytest.mark.slow
+def test_what_openai_offers_and_this_server_cannot_do_is_refused_in_openais_shape(client):
+    import openai
+
+    messages = [{"role": "user", "content": QUESTION}]
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=messages)
+    assert caught.value.body["code"] == "model_not_found" and "rag-news" in caught.value.body["message"]
+    assert client.models.retrieve("rag-news").id == "rag-news"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-4o")
+    refused = {"n": 2, "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+               "response_format": {"type": "json_object"}}
+    for name, value in refused.items():
+        with pytest.raises(openai.BadRequestError, match=name):
+            client.chat.completions.create(model="rag-news", messages=messages, **{name: value})
+    assert client.chat.completions.create(model="rag-news", messages=messages, n=1).choices[0].message.content
