@@ -160,3 +160,31 @@ def test_without_writes_the_panel_only_lists(browser, server):
     page.click("#documents summary")
     page.wait_for_selector("#document-list li")
     assert not page.locator("#writes").is_visible() and page.locator("#document-list button").count() == 0
+
+
+def test_an_unsure_answer_looks_different_and_says_so(browser, server):
+    """The server's real answer, re-marked "low" on its way to the page: the page must show the difference."""
+    import json
+
+    page = browser.new_page()
+
+    def unsure(route):
+        events = route.fetch().text().split("\n\n")
+        marked = []
+        for event in events:
+            if event.startswith("event: answer"):
+                name, data = event.split("\n", 1)
+                answer = json.loads(data.removeprefix("data: ")) | {"confidence": "low", "score": 0.75}
+                event = f"{name}\ndata: {json.dumps(answer)}"
+            marked.append(event)
+        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(marked))
+
+    page.route("**/ask/stream", unsure)
+    page.goto(server.url)
+    ask(page, "How much national budget did Gwangju secure this year?")
+    page.wait_for_selector("#answer.unsure a.cite")
+    assert "Not sure" in page.inner_text("#reason")
+    plain = opened(browser, server)
+    ask(plain, "How much national budget did Gwangju secure this year?")
+    plain.wait_for_selector("#answer a.cite")
+    assert plain.query_selector("#answer.unsure") is None  # the same answer as the server sends it: "high"
