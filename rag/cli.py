@@ -10,7 +10,7 @@ import random
 import sys
 import textwrap
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in this product downloads models
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,7 +21,6 @@ from pydantic import ValidationError  # noqa: E402
 from rag.answer import ANSWERERS  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.train.data import NegativeSource  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -347,7 +346,7 @@ def train_reader(
     keep_empty: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of answer-less windows kept.")] = 0.1,
     negatives: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of questions also paired with "
                                              "a paragraph that lacks their answer, as unanswerable.")] = 0.3,
-    negatives_from: Annotated[NegativeSource, typer.Option(help="Those paragraphs: a random one of the question's "
+    negatives_from: Annotated[Literal["article", "bm25"], typer.Option(help="Those paragraphs: a random one of the question's "
                                                            "article, or BM25's best match in the whole file.")] = "article",
     perturbed: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of answerable questions also asked "
                                              "with an entity, number or word changed, as unanswerable.")] = 0.0,

@@ -102,3 +102,18 @@ def test_help_names_the_environment_variables_and_no_types_for_plain_flags(tmp_p
     done = rag("ask", "--help", tmp_path=tmp_path, env={"COLUMNS": "80"})
     assert done.returncode == 0 and "[env RAG_K; default 5]" in done.stdout and "[env RAG_ANSWERER]" in done.stdout
     assert "<bool>" not in done.stdout and " ." not in done.stdout  # no type beside --json, no gap where a hint was
+
+
+def test_asking_imports_no_training_benchmark_or_evaluation_code(tmp_path):
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.split('.')[:2] in "
+            "(['rag', 'train'], ['rag', 'bench'], ['rag', 'evaluation']))))\n"
+            "from rag.cli import main\n"
+            "sys.argv = ['rag', 'ask', 'Who is the mayor of Hangzhou?']\n"
+            "main()\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environment |= {"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_SOURCE_DIR": str(ROOT / "seeds")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Yao Gaoyuan") and done.stdout.strip().splitlines()[-1] == "[]"
