@@ -26,6 +26,7 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("eval")
 
 
+@pytest.mark.slow
 def test_quality_guard_on_the_project_eval_set(workdir):
     flags = [item for pair in RULES_GUARD.items() for item in pair]
     # No --dataset, and run outside the project: the project's own eval set is used.
@@ -41,6 +42,7 @@ def test_quality_guard_on_the_project_eval_set(workdir):
     assert f"({len(failed)} of 100)" in report_md and f"| {failed[0]['question']} |" in report_md
 
 
+@pytest.mark.slow
 def test_threshold_that_is_not_met_fails_the_command(workdir):
     done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--split", "dev", "--retrieval",
                "dense,hybrid", "--answerer", "rules", "--min-f1", "0.99", "--out", str(workdir / "strict"),
@@ -77,6 +79,7 @@ DEV_GUARD = {  # the decision is calibrated on news, guarded by SQuAD 2.0 F1 on 
 }
 
 
+@pytest.mark.slow
 def test_quality_guard_for_the_neural_reader(workdir):
     flags = [item for pair in NEURAL_GUARD.items() for item in pair]
     done = rag("eval", "--dataset", str(ROOT / "eval" / "questions.jsonl"), "--answerer", "neural",
@@ -84,6 +87,7 @@ def test_quality_guard_for_the_neural_reader(workdir):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_quality_guard_on_public_dev_data(workdir):
     """Public data the reader never trained on, indexed as a corpus: the guard against a reader that only
     does well on our own articles. The slice is written to a temporary file, never into the project."""
