@@ -155,8 +155,7 @@ class NeuralAnswerer:
     def _mentioned(self, terms: list[str], hits: list[Hit]) -> tuple[float, list[str]]:
         lemmas: set[str] = set()
         for hit in hits:
-            lemmas |= {t[2] for sentence in hit.chunk.sentences for t in sentence.tokens}
-            lemmas |= self.coverage.title_terms(hit.chunk.title)
+            lemmas |= self.coverage.lemmas(hit.chunk)
         weights = self.coverage.weights
         idfs = weights.idfs(terms)
         missing = sorted((t for t in terms if t not in lemmas), key=lambda t: -idfs[t])

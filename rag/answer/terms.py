@@ -69,8 +69,11 @@ class PassageCoverage:
         return analyse(question, self.nlp).terms
 
     def __call__(self, terms: list[str], chunk: Chunk) -> float:
-        lemmas = {t[2] for sentence in chunk.sentences for t in sentence.tokens}
-        return self.weights.coverage(terms, lemmas | self.title_terms(chunk.title))
+        return self.weights.coverage(terms, self.lemmas(chunk))
+
+    def lemmas(self, chunk: Chunk) -> set[str]:
+        """What a passage mentions: its lemmas and its article title's."""
+        return {t[2] for sentence in chunk.sentences for t in sentence.tokens} | self.title_terms(chunk.title)
 
 
 class TitleTerms:
