@@ -1,4 +1,4 @@
-"""The one write-then-rename helper: readers see the old file or the new one, never half of one.
+"""Write-then-rename and remove-after-success: readers see the old file or the new one, never half of one.
 
 The temporary sibling is removed on any failure (a full disk included), so a failed write leaves
 nothing behind; after the rename the folder is fsynced too, so the new name survives a power cut.
@@ -20,7 +20,7 @@ from pathlib import Path
 def replacing(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target` to fill (a file or a folder); on success it replaces `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}")
+    temporary = _temporary(target)
     try:
         yield temporary
         if temporary.is_file():
@@ -37,6 +37,21 @@ def replacing(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def removing(target: Path) -> Iterator[None]:
+    """Move `target` aside for the block's work (saving an index without it, say) and delete it only when that
+    work succeeds; on failure it is put back. Killed in between, the aside copy is a leftover (see below)."""
+    aside = _temporary(target)
+    os.replace(target, aside)
+    try:
+        yield
+    except BaseException:
+        os.replace(aside, target)
+        raise
+    aside.unlink()
+    fsync(target.parent)
+
+
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)-\d+-[0-9a-f]{8}$")
 
 
@@ -49,6 +64,10 @@ def remove_leftovers(folder: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
             removed.append(path.name)
     return removed
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}")
 
 
 def _alive(pid: int) -> bool:

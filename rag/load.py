@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +85,25 @@ def corpus_files(source_dir: Path) -> list[Path]:
     return files
 
 
-def document_ids(files: list[Path]) -> dict[Path, str]:
-    """The file name without its suffix; the whole name where two files share a stem (alpha.txt, alpha.md)."""
-    stems = Counter(path.stem for path in files)
-    return {path: path.stem if stems[path.stem] == 1 else path.name for path in files}
+def document_ids(files: list[Path], known: Mapping[str, str] | None = None,
+                 taken: Collection[str] = ()) -> dict[Path, str]:
+    """The file name without its suffix; the whole name where two new files share a stem (alpha.txt, alpha.md)
+    or the stem is already an id. `known` (file name -> id, from the index) keeps every indexed file's id, so
+    a file added beside another never renames it; `taken` are ids held by documents without a file."""
+    known = known or {}
+    ids = {path: known[path.name] for path in files if path.name in known}
+    taken = set(taken) | set(ids.values())
+    new = [path for path in files if path not in ids]
+    stems = Counter(path.stem for path in new)
+    for path in new:
+        ids[path] = path.stem if stems[path.stem] == 1 and path.stem not in taken else path.name
+    return ids
 
 
-def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: None) -> list[Document]:
-    """Every document that can be read; each file that cannot is skipped and logged with its reason."""
+def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: None,
+                known: Mapping[str, str] | None = None) -> list[Document]:
+    """Every document that can be read; each file that cannot is skipped and logged with its reason. `known`
+    (file name -> id) keeps the ids an earlier index gave (see document_ids)."""
     files = corpus_files(source_dir)
     others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in SUFFIXES
                     and not p.name.startswith("."))
@@ -100,7 +111,7 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
         log(f"skipped {len(others)} file(s) of other types (not {', '.join(SUFFIXES)}): {', '.join(others[:5])}"
             + (" …" if len(others) > 5 else ""))
     documents, problems = [], []
-    for path, doc_id in document_ids(files).items():
+    for path, doc_id in document_ids(files, known).items():
         try:
             documents.append(read_document(path, doc_id))
         except RagError as exc:

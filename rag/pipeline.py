@@ -6,6 +6,7 @@ the corpus and the index together, one writer at a time across processes.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -14,18 +15,18 @@ import time
 from collections.abc import Callable
 
 from rag.answer import Answerer, make_answerer
-from rag.atomic import write_bytes, write_text
+from rag.atomic import removing, write_bytes, write_text
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
-from rag.errors import RagError
+from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError
 from rag.embed import Embedder, load_embedder
 from rag.index import vectors as vector_index
 from rag.index import open_index
-from rag.index.build import chunk, log_to_stderr, refreshed
+from rag.index.build import chunk, file_ids, log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
-from rag.index.store import LastDocument, NoSuchDocument, Searchable, Store
+from rag.index.store import Searchable, Store
 from rag.inputs import foreign_script, validate_doc_id, validate_k, validate_question
-from rag.formats import TEXT
+from rag.formats import CONVERTED, TEXT
 from rag.load import Document, document_from_text
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
@@ -63,10 +64,11 @@ class Pipeline:
 
     # --- changing the corpus while serving -----------------------------------------------------
 
-    def add_document(self, doc_id: str, text: str) -> Document:
+    def add_document(self, doc_id: str, text: str, original: tuple[str, bytes] | None = None) -> Document:
         """Add or replace one document: the file first, then a new index generation, then the live swap.
-        A failure while saving puts the file back; a crash leaves the file newer than the index, and the
-        next start or sync brings it in."""
+        `original` (file name, bytes) is an uploaded .pdf, .docx or .html that `text` was extracted from: the
+        corpus keeps it as it came, so the text stays derived. A failure while saving puts the corpus back;
+        a crash leaves the file newer than the index, and the next start or sync brings it in."""
         validate_doc_id(doc_id)
         document = document_from_text(doc_id, text)
         chunks = chunk(document, self.nlp, self.embedder, self.settings)
@@ -74,34 +76,43 @@ class Pipeline:
         if self.store.shared:  # one transaction in the database, seen by every replica on its next question
             self.store.put(document, chunks, vectors)
             return document
+        suffix = os.path.splitext(original[0])[1].lower() if original else ""
+        kept = original is not None and suffix in CONVERTED
+        payload = original[1] if kept else text.encode("utf-8")
 
         def change(store: Store) -> Store:
             existing = store.documents.get(doc_id)
-            name = os.path.basename(existing.path) if existing and existing.path else f"{doc_id}.txt"
-            if not name.lower().endswith(TEXT):  # a replaced .pdf or .html: the new text goes beside it as .txt
-                replaced, name = self.settings.source_dir / name, f"{doc_id}.txt"
+            old = os.path.basename(existing.path) if existing and existing.path else None
+            if kept:
+                name = f"{doc_id}{suffix}"
+            elif old and old.lower().endswith(TEXT):  # replacing notes.md rewrites notes.md, not a new notes.txt
+                name = old
             else:
-                replaced = None
-            path = self.settings.source_dir / name  # replacing notes.md rewrites notes.md, not a second notes.txt
+                name = f"{doc_id}{suffix if suffix in TEXT else '.txt'}"
+            path = self.settings.source_dir / name
+            if name != old and path.exists():
+                owner = file_ids(store).get(name)
+                raise DocumentConflict(f"the corpus folder already holds {name}" + (
+                    f" (document {owner!r})" if owner else "") + f"; choose another id than {doc_id!r}"
+                    + (f", or replace {owner!r}" if owner else ""))
+            replaced = self.settings.source_dir / old if old and old != name else None
             document.path = str(path)
             previous = path.read_bytes() if path.exists() else None
-            write_text(path, text)
+            write_bytes(path, payload)
             try:
                 updated = store.with_document(document, chunks, vectors)
-                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                corpus = store.manifest["corpus"] | {name: digest}
+                corpus = store.manifest["corpus"] | {name: hashlib.sha256(payload).hexdigest()}
                 if replaced is not None:
                     corpus.pop(replaced.name, None)
                 updated.manifest["corpus"] = corpus
-                self._save(updated)
+                with removing(replaced) if replaced is not None and replaced.exists() else contextlib.nullcontext():
+                    self._save(updated)
             except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
                 if previous is None:
                     path.unlink(missing_ok=True)
                 else:
                     write_bytes(path, previous)
                 raise
-            if replaced is not None:
-                replaced.unlink(missing_ok=True)
             return updated
 
         self._write(change)
@@ -119,10 +130,12 @@ class Pipeline:
             if len(store.documents) == 1:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
             name = os.path.basename(document.path or f"{doc_id}.txt")
-            (self.settings.source_dir / name).unlink(missing_ok=True)
             updated = store.without_document(doc_id)
             updated.manifest["corpus"] = {k: v for k, v in store.manifest["corpus"].items() if k != name}
-            self._save(updated)
+            path = self.settings.source_dir / name
+            # All or nothing: a save that fails (a full disk) leaves the file where it was.
+            with removing(path) if path.exists() else contextlib.nullcontext():
+                self._save(updated)
             return updated
 
         self._write(change)

@@ -125,7 +125,8 @@ def test_byte_order_mark_and_old_mac_line_ends(tmp_path):
 
 def test_a_huge_document_is_refused_and_a_long_paragraph_is_parsed_in_pieces(nlp):
     from rag.chunk import PARSE_CHARS, _parseable
-    from rag.load import MAX_DOCUMENT_CHARS, TooLong, document_from_text
+    from rag.errors import TooLong
+    from rag.load import MAX_DOCUMENT_CHARS, document_from_text
 
     with pytest.raises(TooLong, match="the most one document may have"):
         document_from_text("big", "Title\n\n" + "word " * (MAX_DOCUMENT_CHARS // 5 + 1))

@@ -14,12 +14,8 @@ from starlette.responses import StreamingResponse
 from rag.api.admission import Busy
 from rag.api.schemas import ErrorOut, OpenAIErrorOut
 from rag.errors import RagError
-from rag.index.store import LastDocument, NoSuchDocument, ReadOnlyStore
-from rag.load import TooLong
 
 RETRY_AFTER_S = 1
-# The status of each kind of user error; any other RagError is a 400. (The CLI prints the same messages.)
-STATUS = {NoSuchDocument: 404, LastDocument: 409, ReadOnlyStore: 409, TooLong: 413}
 # FastAPI's words for a body it cannot decode (invalid UTF-8 in JSON, say), and what to tell the client instead.
 PARSE_ERRORS = {"There was an error parsing the body": "the request body cannot be parsed: send JSON encoded as UTF-8"}
 
@@ -59,7 +55,8 @@ def error(request: Request, status: int, message: str, headers: dict[str, str] |
 
 
 async def user_error(request: Request, exc: RagError) -> JSONResponse:
-    return error(request, STATUS.get(type(exc), 400), str(exc))
+    """Each error class carries its status (rag/errors.py); the CLI prints the same message."""
+    return error(request, exc.status, str(exc), {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else None)
 
 
 def current(request: Request):

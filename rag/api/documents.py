@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, may_write
@@ -56,12 +56,15 @@ async def document(doc_id: str, request: Request):
 
 @router.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
              dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
-async def add_document(request: Request):
-    """Add or replace a document: JSON `{doc_id, text}`, or a multipart upload with `file` (and `doc_id`)."""
-    doc_id, text = await document_from_request(request)
+async def add_document(request: Request, response: Response):
+    """Add a document (201) or replace one (200, `replaced: true`): JSON `{doc_id, text}`, or a multipart upload
+    with `file` (and `doc_id`); an uploaded .pdf, .docx or .html is kept in the corpus as it came."""
+    doc_id, text, original = await document_from_request(request)
     pipeline = current(request)
-    added = await admitted(request.app, pipeline.add_document, doc_id, text)
-    return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0))
+    replaced = doc_id in pipeline.store.documents
+    added = await admitted(request.app, pipeline.add_document, doc_id, text, original)
+    response.status_code = 200 if replaced else 201
+    return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0), replaced)
 
 
 @router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])
@@ -69,7 +72,8 @@ async def delete_document(doc_id: str, request: Request):
     await admitted(request.app, current(request).remove_document, doc_id)
 
 
-async def document_from_request(request: Request) -> tuple[str, str]:
+async def document_from_request(request: Request) -> tuple[str, str, tuple[str, bytes] | None]:
+    """The id, the text, and the uploaded file (name, bytes) when there is one."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=4)
@@ -89,16 +93,19 @@ async def document_from_request(request: Request) -> tuple[str, str]:
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
         # Extraction (PDF, DOCX, HTML) is CPU work: on a worker thread, behind the queue, never on the event loop.
-        return doc_id, await admitted(request.app, file_text, name, data) if name else decode_text(data, "the upload")
+        if not name:
+            return doc_id, decode_text(data, "the upload"), None
+        return doc_id, await admitted(request.app, file_text, name, data), (name, data)
     if content_type == "application/json":
         try:
             body = DocumentIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPProblem(422, describe(exc.errors())) from None
-        return body.doc_id, body.text
+        return body.doc_id, body.text, None
     raise HTTPProblem(415, "send the document as application/json {doc_id, text} or multipart/form-data with 'file'")
 
 
 
-def summary(document: Document, chunks: int) -> DocumentSummary:
-    return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text))
+def summary(document: Document, chunks: int, replaced: bool = False) -> DocumentSummary:
+    return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text),
+                           replaced=replaced)

@@ -78,6 +78,7 @@ class DocumentSummary(BaseModel):
     title: str
     chunks: int
     characters: int
+    replaced: bool = Field(False, description="True when a write replaced a document of the same id.")
 
 
 class DocumentBlock(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -46,9 +46,10 @@ def index_settings(settings: Settings, embedder: Embedder) -> dict:
 
 
 def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
-                log: Callable[[str], None] = log_to_stderr) -> Store:
+                log: Callable[[str], None] = log_to_stderr, known: Mapping[str, str] | None = None) -> Store:
+    """A new index of the whole corpus folder; `known` (file name -> id) keeps an earlier index's ids."""
     nlp = load_nlp(settings.spacy_model)
-    documents = load_corpus(settings.source_dir, log)  # 1. load
+    documents = load_corpus(settings.source_dir, log, known)  # 1. load
     chunks, vectors = chunk_and_embed(documents, nlp, embedder, settings, progress)  # 2. chunk, 3. embed
     index = vector_index.build(vectors, settings.index_type, settings.ivf_nprobe)  # 4. index
     hashes = corpus_hashes(settings.source_dir)  # before reading: a file edited meanwhile is found stale next time
@@ -106,8 +107,8 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     removed = sorted(set(known) - set(current))
     if not changed and not removed:
         return None
-    by_file = {os.path.basename(d.path): doc_id for doc_id, d in store.documents.items() if d.path}
-    ids = document_ids([settings.source_dir / name for name in current])
+    by_file = file_ids(store)
+    ids = document_ids([settings.source_dir / name for name in current], by_file)
     for name in removed + changed:
         if name in by_file and (name in removed or by_file[name] != ids[settings.source_dir / name]):
             store = _without(store, by_file[name])
@@ -128,6 +129,11 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     return store
 
 
+def file_ids(store: Store) -> dict[str, str]:
+    """File name -> document id, for every indexed document read from a file."""
+    return {os.path.basename(d.path): doc_id for doc_id, d in store.documents.items() if d.path}
+
+
 def _without(store: Store, doc_id: str) -> Store:
     """The store minus one document, if it holds it; an index always keeps at least one."""
     return store.without_document(doc_id) if doc_id in store.documents and len(store.documents) > 1 else store
@@ -142,25 +148,26 @@ def open_store(
         for folder in (settings.source_dir, settings.index_dir):
             for name in remove_leftovers(folder):
                 log(f"removed {folder / name}, left by an interrupted write")
-        reason = "rebuild requested" if rebuild else None
+        store, reason = None, "rebuild requested" if rebuild else None
+        try:
+            store = load(settings.index_dir)
+        except IndexMissing:
+            reason = reason or f"no index yet in {settings.index_dir}/"
+        except IndexCorrupt as exc:
+            reason = reason or str(exc).split("; rebuild")[0]
         if reason is None:
-            try:
-                store = load(settings.index_dir)
-                reason = stale_reason(store, settings, embedder)
-                if reason is None:
-                    update = refreshed(store, settings, embedder, load_nlp(settings.spacy_model), log)
-                    if update is not None:
-                        save_locked(update, settings.index_dir)
-                    return update or store
-                reason = f"index is stale ({reason})"
-            except IndexMissing:
-                reason = f"no index yet in {settings.index_dir}/"
-            except IndexCorrupt as exc:
-                reason = str(exc).split("; rebuild")[0]
+            reason = stale_reason(store, settings, embedder)
+            if reason is None:
+                update = refreshed(store, settings, embedder, load_nlp(settings.spacy_model), log)
+                if update is not None:
+                    save_locked(update, settings.index_dir)
+                return update or store
+            reason = f"index is stale ({reason})"
+        known = file_ids(store) if store is not None else None  # a rebuild renames no document
         if not settings.source_dir.is_dir():  # say so before announcing a build that cannot start
             raise RagError(f"corpus folder not found: {settings.source_dir}")
         log(f"{reason}; building it from {settings.source_dir}/ …")
-        store = build_store(settings, embedder, log=log)
+        store = build_store(settings, embedder, log=log, known=known)
         save_locked(store, settings.index_dir)
     log(f"indexed {store.manifest['documents']} documents as {store.manifest['chunks']} chunks in {settings.index_dir}")
     return store

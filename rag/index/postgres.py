@@ -22,10 +22,9 @@ from psycopg_pool import ConnectionPool
 from rag.answer.terms import TermWeights, sentence_terms
 from rag.contracts import Chunk, Hit
 from rag.embed import Embedder
-from rag.errors import RagError
+from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError, ReadOnlyStore
 from rag.index.build import CLEANER_VERSION, chunk_and_embed
 from rag.index.sparse import B, K1, chunk_stems, stems
-from rag.index.store import LastDocument, NoSuchDocument, ReadOnlyStore
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
 
@@ -92,7 +91,42 @@ def query_stems(query: str) -> list[str]:
 
 
 def redacted(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+    """The connection string without its password, in any form libpq takes: a URL (whose password may hold an
+    unencoded `@`), `?password=` in its query, or `key=value` words (parsed with psycopg's own parser)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    scheme = re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE)
+    if scheme:
+        rest = url[scheme.end():]
+        query = rest.find("?")
+        authority_end = rest.rfind("@", 0, query if query >= 0 else len(rest))
+        if authority_end >= 0:  # everything before the last @ is user[:password]
+            user, colon, _ = rest[:authority_end].partition(":")
+            rest = f"{user}{':***' if colon else ''}{rest[authority_end:]}"
+        return scheme.group() + re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
+    try:
+        words = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "(a connection string that cannot be parsed)"
+    if "password" in words:
+        words["password"] = "***"
+    return make_conninfo("", **words)
+
+
+def _without_password(text: str, url: str) -> str:
+    """A driver message may quote the connection string, or a host it read out of a password holding `@`."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    secrets = []
+    with contextlib.suppress(psycopg.Error):
+        secrets.append(conninfo_to_dict(url).get("password") or "")
+    userinfo = re.match(r"[a-z][a-z0-9+.-]*://([^?]*)@", url, re.IGNORECASE)
+    if userinfo and ":" in userinfo.group(1):
+        secrets += userinfo.group(1).partition(":")[2].split("@")
+    text = text.replace(url, redacted(url))
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 class PostgresStore:
@@ -189,8 +223,12 @@ class PostgresStore:
             raise read_only(self.url) from None
 
     def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray, file: str | None = None) -> None:
-        """Add or replace one document."""
+        """Add or replace one document; one read from a corpus file is changed by editing that file."""
         with self._writing() as connection:
+            row = connection.execute("SELECT file FROM rag_documents WHERE id = %s", (document.doc_id,)).fetchone()
+            if row and row[0] and row[0] != file:
+                raise DocumentConflict(f"document {document.doc_id!r} is read from the file {row[0]} in the corpus "
+                                       "folder: edit that file and run `rag index`, or choose another id")
             _delete(connection, document.doc_id)
             _insert(connection, [(document, file, document.sha256)], chunks, vectors)
 
@@ -210,13 +248,17 @@ class PostgresStore:
 
         source = Path(settings.source_dir)
         hashes = corpus_hashes(source) if source.is_dir() else {}
-        ids = document_ids(corpus_files(source)) if source.is_dir() else {}
         with self._writing() as connection:
+            indexed = connection.execute("SELECT file, id FROM rag_documents").fetchall() if connection.execute(
+                "SELECT to_regclass('rag_documents')").fetchone()[0] else []
             if fresh:
                 connection.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
                 _create(connection, self.expected)
             known = dict(connection.execute(
                 "SELECT file, sha256 FROM rag_documents WHERE file IS NOT NULL").fetchall())
+            # Every file keeps the id it had, even through a rebuild; a new file never takes an API document's id.
+            ids = document_ids(corpus_files(source), {file: i for file, i in indexed if file},
+                               () if fresh else {i for file, i in indexed if not file}) if source.is_dir() else {}
             changed = sorted(name for name, digest in hashes.items() if known.get(name) != digest)
             removed = sorted(set(known) - set(hashes))
             if not changed and not removed:
@@ -298,7 +340,8 @@ def _connect(url: str) -> psycopg.Connection:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-        raise DatabaseError(f"cannot connect to the database at {redacted(url)}: {reason}") from None
+        raise DatabaseError(f"cannot connect to the database at {redacted(url)}: "
+                            f"{_without_password(reason, url)}") from None
 
 
 def _pool(url: str, ef_search: int) -> ConnectionPool:

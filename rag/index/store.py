@@ -17,25 +17,12 @@ import faiss
 import numpy as np
 
 from rag.contracts import Chunk, Hit
-from rag.errors import RagError
 from rag.index import vectors as vector_index
 from rag.load import Document
 
 if TYPE_CHECKING:
     from rag.answer.terms import TermWeights
     from rag.index.sparse import Bm25
-
-
-class NoSuchDocument(RagError):
-    """The id names no indexed document."""
-
-
-class LastDocument(RagError):
-    """Removing it would leave nothing to index."""
-
-
-class ReadOnlyStore(RagError):
-    """The store answers questions but cannot change documents (a PostgreSQL read replica)."""
 
 
 class Searchable(Protocol):

@@ -1,5 +1,6 @@
 """Adding and removing documents over HTTP, on a private copy of the corpus."""
 
+import os
 import shutil
 import threading
 
@@ -244,8 +245,9 @@ def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
         thread.start()
     deadline = time.monotonic() + 12
     while time.monotonic() < deadline:
-        for text in versions:
-            assert client.post("/documents", json={"doc_id": "museum", "text": text}, headers=AUTH).status_code == 201
+        for n, text in enumerate(versions):  # added, then replaced
+            response = client.post("/documents", json={"doc_id": "museum", "text": text}, headers=AUTH)
+            assert response.status_code == (201, 200)[n > 0] and response.json()["replaced"] == (n > 0)
         assert client.delete("/documents/museum", headers=AUTH).status_code == 204
     stop.set()
     for thread in askers:
@@ -256,14 +258,68 @@ def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
         assert citation["quote"] and any(v[citation["start"] : citation["end"]] == citation["quote"] for v in versions)
 
 
-def test_a_docx_upload_is_extracted_and_answerable(client):
+def test_a_docx_upload_is_extracted_and_answerable(client, writable):
     from tests.test_formats import BODY, docx_bytes
 
-    response = client.post("/documents", files={"file": ("port-report.docx", docx_bytes(["Port report", BODY]))},
-                           headers=AUTH)
-    assert response.status_code == 201, response.text
+    settings, pipeline = writable
+    original = docx_bytes(["Port report", BODY])
+    response = client.post("/documents", files={"file": ("port-report.docx", original)}, headers=AUTH)
+    assert response.status_code == 201 and response.json()["replaced"] is False, response.text
+    # The upload is kept as it came (the text is derived from it), and the index knows the file as it is.
+    assert (settings.source_dir / "port-report.docx").read_bytes() == original
+    assert not (settings.source_dir / "port-report.txt").exists() and not pipeline.sync()
+    response = client.post("/documents", files={"file": ("port-report.docx", original)}, headers=AUTH)
+    assert response.status_code == 200 and response.json()["replaced"] is True
     assert "3.2 trillion won" in client.get("/documents/port-report").json()["text"]
     answer = client.post("/ask", json={"question": "How many engineers will the Busan port employ?",
                                         "doc_ids": ["port-report"]}).json()
     assert answer["answer"].startswith("1,400") and answer["citations"][0]["doc_id"] == "port-report"
     assert client.delete("/documents/port-report", headers=AUTH).status_code == 204
+
+
+def test_a_delete_on_a_full_disk_keeps_the_document_and_its_file(client, writable, monkeypatch):
+    import errno
+
+    from rag.index import persist as index
+
+    settings, pipeline = writable
+    assert client.post("/documents", json={"doc_id": "kept-on-full-disk", "text": NEW_DOC},
+                       headers=AUTH).status_code == 201
+    files_before = sorted(p.name for p in settings.source_dir.iterdir())
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(index.faiss, "write_index", full)
+    response = client.delete("/documents/kept-on-full-disk", headers=AUTH)
+    assert response.status_code == 507
+    assert sorted(p.name for p in settings.source_dir.iterdir()) == files_before
+    assert (settings.source_dir / "kept-on-full-disk.txt").read_text() == NEW_DOC
+    assert "kept-on-full-disk" in pipeline.store.documents
+    monkeypatch.undo()
+    assert client.delete("/documents/kept-on-full-disk", headers=AUTH).status_code == 204
+    assert not (settings.source_dir / "kept-on-full-disk.txt").exists()
+    assert "kept-on-full-disk" not in pipeline.store.documents
+
+
+def test_a_new_id_never_takes_over_a_file_of_another_document(tmp_path):
+    """alpha.txt and alpha.md are documents 'alpha.txt' and 'alpha.md'; writing 'alpha' would overwrite alpha.txt."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    (tmp_path / "seeds" / "alpha.txt").write_text("Alpha\n\nThe alpha plant makes 12 robots a day.\n")
+    (tmp_path / "seeds" / "alpha.md").write_text("# Alpha\n\nThe alpha lab has 40 engineers.\n")
+    settings = Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index", allow_writes=True)
+    pipeline = Pipeline.open(settings, log=lambda m: None)
+    assert {"alpha.txt", "alpha.md"} <= set(pipeline.store.documents)
+    with TestClient(create_app(settings, pipeline)) as client:
+        response = client.post("/documents", json={"doc_id": "alpha", "text": NEW_DOC})
+        assert response.status_code == 409 and "alpha.txt" in response.json()["error"]
+        assert (tmp_path / "seeds" / "alpha.txt").read_text().startswith("Alpha")
+        assert client.post("/documents", json={"doc_id": "alpha.txt", "text": NEW_DOC}).status_code == 200
+
+    # An API document keeps its id when a file with its stem is put beside it, through a sync and a rebuild.
+    pipeline.add_document("gamma", NEW_DOC)
+    (tmp_path / "seeds" / "gamma.md").write_text("# Gamma\n\nThe gamma fund holds 9 billion won.\n")
+    assert pipeline.sync()
+    for store in (pipeline.store, Pipeline.open(settings, rebuild=True, log=lambda m: None).store):
+        assert os.path.basename(store.documents["gamma"].path) == "gamma.txt"
+        assert os.path.basename(store.documents["gamma.md"].path) == "gamma.md"

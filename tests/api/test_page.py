@@ -151,6 +151,13 @@ def test_the_documents_panel_lists_uploads_and_deletes(browser, pipeline, tmp_pa
         page.click("#upload-button")
         page.wait_for_function("document.getElementById('documents-status').textContent === 'Added busan-port.'")
         assert page.locator("#document-list li").count() == 6
+        page.click("#upload-button")  # the same file again
+        page.wait_for_function("document.getElementById('documents-status').textContent === 'Replaced busan-port.'")
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.click("#document-list li[data-id='busan-port'] button")  # asked first; "Cancel" keeps it
+        assert "busan-port" in asked[0] and page.locator("#document-list li").count() == 6
+        page.once("dialog", lambda dialog: dialog.accept())
         page.click("#document-list li[data-id='busan-port'] button")
         page.wait_for_function("document.querySelectorAll('#document-list li').length === 5")
 

@@ -111,7 +111,7 @@ def test_a_write_through_one_process_is_seen_by_another(database_url, corpus, tm
     assert second.store.chunk_counts()["busan"] >= 1 and "busan" in second.store.documents
     second.remove_document("busan")
     assert "busan" not in first.store.documents and "busan" not in first.store.chunk_counts()
-    from rag.index.store import NoSuchDocument
+    from rag.errors import NoSuchDocument
 
     with pytest.raises(NoSuchDocument):
         first.remove_document("busan")
@@ -216,8 +216,24 @@ def test_a_read_replica_answers_questions_and_refuses_writes_clearly(database_ur
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("url", [
+    "postgresql://nobody:hunter2@127.0.0.1:9/rag",
+    "postgresql://nobody:hun@ter2@127.0.0.1:9/rag",  # an unencoded @ in the password
+    "postgresql://nobody@127.0.0.1:9/rag?sslmode=disable&password=hunter2",
+    "host=127.0.0.1 port=9 user=nobody password=hunter2 dbname=rag",
+    "host=127.0.0.1 password='hunter2' =broken",  # the driver cannot parse it, and may quote it
+])
+def test_no_form_of_connection_string_shows_its_password(url):
+    from rag.index.postgres import DatabaseError, _connect, redacted
+
+    assert "ter2" not in redacted(url) and "127.0.0.1" in redacted(url) or "cannot be parsed" in redacted(url)
+    with pytest.raises(DatabaseError) as raised:
+        _connect(url)
+    assert "ter2" not in str(raised.value) and str(raised.value).startswith("cannot connect to the database at")
+
+
 def test_database_problems_are_one_clear_error(database_url, postgres_server, tmp_path):
-    bad = "postgresql://nobody:hunter2@127.0.0.1:9/rag"
+    bad = "host=127.0.0.1 port=9 user=nobody password=hunter2"
     done = rag("ask", QUESTION, tmp_path=tmp_path, env={"RAG_STORE": "postgres", "RAG_DATABASE_URL": bad})
     assert done.returncode == 2 and done.stderr.startswith("error: cannot connect to the database")
     assert "hunter2" not in done.stderr and "Traceback" not in done.stderr

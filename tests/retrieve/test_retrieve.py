@@ -38,7 +38,7 @@ def test_lexical_search_finds_exact_names(pipeline):
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_a_document_filter_applies_before_ranking(pipeline, mode):
-    from rag.index.store import NoSuchDocument
+    from rag.errors import NoSuchDocument
 
     budget, other = "002_a41762f22f1f4beb", "001_25a75e6ad182f60e"
     unfiltered = pipeline.search("national budget secured this year", k=3, retrieval=mode)
