@@ -90,6 +90,11 @@ def query_stems(query: str) -> list[str]:
     return stems([query])[0]
 
 
+def storable(value: object) -> bool:
+    """PostgreSQL text holds no NUL and only valid UTF-8 (no lone surrogates): no such id can be stored."""
+    return isinstance(value, str) and "\x00" not in value and not re.search("[\ud800-\udfff]", value)
+
+
 def redacted(url: str) -> str:
     """The connection string without its password, in any form libpq takes: a URL (whose password may hold an
     unencoded `@`), `?password=` in its query, or `key=value` words (parsed with psycopg's own parser)."""
@@ -234,7 +239,7 @@ class PostgresStore:
 
     def remove(self, doc_id: str) -> None:
         with self._writing() as connection:
-            if not _delete(connection, doc_id):
+            if not storable(doc_id) or not _delete(connection, doc_id):
                 raise NoSuchDocument(f"no document with id {doc_id!r}")
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
@@ -296,7 +301,7 @@ class Documents(Mapping):
                 for doc_id, path, text, title, blocks in rows]
 
     def __getitem__(self, doc_id: str) -> Document:
-        found = self._query("WHERE id = %s", (doc_id,))
+        found = self._query("WHERE id = %s", (doc_id,)) if storable(doc_id) else []
         if not found:
             raise KeyError(doc_id)
         return found[0]
@@ -306,6 +311,8 @@ class Documents(Mapping):
             return iter([r[0] for r in connection.execute("SELECT id FROM rag_documents ORDER BY id").fetchall()])
 
     def __contains__(self, doc_id: object) -> bool:
+        if not storable(doc_id):
+            return False
         with self.pool.connection() as connection:
             return connection.execute("SELECT 1 FROM rag_documents WHERE id = %s", (doc_id,)).fetchone() is not None
 

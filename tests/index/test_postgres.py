@@ -1,10 +1,12 @@
 """RAG_STORE=postgres against a real PostgreSQL with pgvector (pgserver): answers, transactions, replicas, failures."""
 
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -115,6 +117,26 @@ def test_a_write_through_one_process_is_seen_by_another(database_url, corpus, tm
 
     with pytest.raises(NoSuchDocument):
         first.remove_document("busan")
+
+
+def test_ids_no_database_text_can_hold_are_not_found_not_500s(database_url, corpus, tmp_path):
+    """A NUL byte or a lone surrogate can be in JSON and in a URL, but never in PostgreSQL text."""
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    pipeline = open_pipeline(database_url, corpus, tmp_path / "unused")
+    settings = pipeline.settings.model_copy(update={"allow_writes": True})
+    with TestClient(create_app(settings, pipeline)) as client:
+        for bad in ("a\x00b", "a\ud800b"):
+            asked = client.post("/ask", content=json.dumps({"question": QUESTION, "doc_ids": [bad]}),
+                                headers={"content-type": "application/json"})
+            assert asked.status_code == 404 and "no document" in asked.json()["error"]
+            assert client.get(f"/documents/{quote(bad, errors='surrogatepass')}").status_code == 404
+            assert client.delete(f"/documents/{quote(bad, errors='surrogatepass')}").status_code == 404
+            added = client.post("/documents", content=json.dumps({"doc_id": bad, "text": NEW_ARTICLE}),
+                                headers={"content-type": "application/json"})
+            assert added.status_code in (400, 422) and "error" in added.json()
 
 
 @pytest.mark.slow
