@@ -195,3 +195,18 @@ def test_an_unsure_answer_looks_different_and_says_so(browser, server):
     ask(plain, "How much national budget did Gwangju secure this year?")
     plain.wait_for_selector("#answer a.cite")
     assert plain.query_selector("#answer.unsure") is None  # the same answer as the server sends it: "high"
+
+
+def test_a_line_separator_inside_a_quote_reaches_the_page_whole(browser, server):
+    """U+2028 and U+2029 are line ends to a JavaScript regex but plain characters in JSON and in SSE."""
+    import json
+
+    from fastapi.sse import format_sse_event
+
+    quote = "The port opens\u2028in 2031\u2029for ships."
+    body = format_sse_event(event="answer", data_str=json.dumps({"quote": quote}, ensure_ascii=False)).decode()
+    page = opened(browser, server)
+    received = page.evaluate("""async (body) => {
+        for await (const [name, data] of events(new Response(body))) return [name, data.quote];
+    }""", body)
+    assert received == ["answer", quote]
