@@ -65,6 +65,8 @@ def user_errors(command):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setting'}: {e['msg']}" for e in exc.errors())
             fail(f"invalid setting ({problems})")
+        except OSError as exc:  # the file system refused something no check above foresaw: still one line
+            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), code=1)
 
     return wrapper
 

@@ -117,3 +117,16 @@ def test_asking_imports_no_training_benchmark_or_evaluation_code(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Yao Gaoyuan") and done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("RAG_EMBED_MODEL", "{tmp}", "holds no model (no config.json)"),
+    ("RAG_CACHE_DIR", "/dev/null/x", "(RAG_CACHE_DIR): Not a directory"),
+    ("RAG_INDEX_DIR", "/proc/self", "cannot use /proc/self as the index folder (RAG_INDEX_DIR)"),
+    ("RAG_INDEX_DIR", "{tmp}/a-file", "(RAG_INDEX_DIR): it is a file, not a folder"),
+])
+def test_a_settings_path_that_exists_but_is_wrong_is_one_error_line(tmp_path, name, value, says):
+    (tmp_path / "a-file").write_text("not a folder\n")
+    done = rag("ask", "Who is the mayor of Hangzhou?", tmp_path=tmp_path, env={name: value.format(tmp=tmp_path)})
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and says in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -44,6 +44,9 @@ def resolve_model_path(model: str) -> Path:
             raise RagError(f"embedding model {model!r} needs the package {package.replace('_', '-')}") from None
         return Path(module.get_model_path())
     if Path(model).is_dir():
+        if not (Path(model) / "config.json").is_file():
+            raise RagError(f"embedding model folder {model} holds no model (no config.json): give a "
+                           "sentence-transformers model folder, or one of " + ", ".join(PACKAGED_MODELS))
         return Path(model)
     raise RagError(
         f"embedding model {model!r} is neither a packaged model ({', '.join(PACKAGED_MODELS)}) nor a local folder"

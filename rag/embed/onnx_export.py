@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from rag.atomic import replacing
+from rag.errors import RagError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_VERSION = "2"  # bump when the exported graph changes, so cached exports are redone
@@ -30,6 +31,11 @@ def cached_export(model_path: Path, cache_dir: Path) -> Path:
     fingerprint.update(EXPORT_VERSION.encode())
     target = cache_dir / "onnx" / f"{model_path.name}-{fingerprint.hexdigest()[:16]}" / "model.onnx"
     if not target.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RagError(f"cannot keep the embedding model's ONNX export in {cache_dir} (RAG_CACHE_DIR): "
+                           f"{exc.strerror or exc}; choose a folder you may write to") from None
         print(f"exporting the embedding model to ONNX, once, into {target.parent} …", file=sys.stderr)
         with replacing(target) as temporary:
             export(model_path, temporary)

@@ -135,8 +135,14 @@ def current_generation(index_dir: Path) -> str | None:
 @contextlib.contextmanager
 def writer_lock(index_dir: Path):
     """One writer at a time per index folder, across processes: a second writer waits for the first."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "w")
+    except OSError as exc:
+        reason = "it is a file, not a folder" if index_dir.is_file() else exc.strerror or exc
+        raise RagError(f"cannot use {index_dir} as the index folder (RAG_INDEX_DIR): {reason}; "
+                       "choose a folder you may write to") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
