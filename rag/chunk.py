@@ -6,6 +6,7 @@ always give the same ids.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -15,6 +16,8 @@ from rag.nlp import ENTITY_PIPES, Doc, Language
 from rag.text import trim_span
 
 PARSE_CHARS = 10_000
+# WordPiece reads a longer "word" as one [UNK]: 10,000 characters would count as one token and fill a chunk.
+MAX_WORD_CHARS = 100
 
 def is_content(token) -> bool:
     """Content words carry meaning; spaCy lists number words ("eight") as stop words, but they answer questions."""
@@ -111,13 +114,23 @@ def _split_long(sentence: Sentence, limit: int, count_tokens: Callable[[str], in
 
 
 def _fitting(token: Token, limit: int, count_tokens: Callable[[str], int], text: str) -> list[Token]:
-    """The token itself, or halves of it (recursively) until each fits in `limit` wordpieces."""
+    """The token itself, or halves of it (recursively) until each fits in `limit` wordpieces and in
+    MAX_WORD_CHARS characters."""
     start, end, lemma, content = token
-    if count_tokens(text[start:end]) <= limit or end - start < 2:
+    if end - start < 2 or (end - start <= MAX_WORD_CHARS and count_tokens(text[start:end]) <= limit):
         return [token]
     middle = (start + end) // 2
     return [*_fitting((start, middle, lemma, content), limit, count_tokens, text),
             *_fitting((middle, end, lemma, content), limit, count_tokens, text)]
+
+
+def _cost(sentence: Sentence, text: str, count_tokens: Callable[[str], int]) -> int:
+    """Wordpieces of a sentence; one holding a cut overlong word is counted piece by piece, since the pieces
+    together would again be one [UNK]."""
+    span = text[sentence.start : sentence.end]
+    if re.search(rf"\S{{{MAX_WORD_CHARS + 1}}}", span):
+        return count_tokens(" ".join(text[t[0] : t[1]] for t in sentence.tokens))
+    return count_tokens(span)
 
 
 def chunk_document(
@@ -145,7 +158,7 @@ def chunk_document(
         found += ents
         phrases += nps
 
-    costs = [count_tokens(text[s.start : s.end]) for s in sentences]
+    costs = [_cost(s, text, count_tokens) for s in sentences]
     groups: list[list[int]] = []
     current: list[int] = []
     for i, cost in enumerate(costs):

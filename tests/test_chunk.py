@@ -93,3 +93,14 @@ def test_a_single_word_longer_than_the_window_is_cut_not_truncated(nlp, embedder
     assert len(chunks) > 10
     assert all(embedder.count_tokens(c.embedding_text()) <= 128 + 2 for c in chunks)
     assert blob in "".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
+
+
+def test_a_word_of_10000_letters_is_cut_though_it_counts_as_one_wordpiece(nlp, embedder):
+    """WordPiece reads any word over 100 characters as one [UNK]: counting tokens alone would make one
+    10,000-character chunk."""
+    word = "a" * 10_000
+    assert embedder.count_tokens(word) <= 3
+    document = document_from_text("word", f"Word Title\n\nThe code word is {word} today.\n")
+    chunks = chunk_document(document, nlp, embedder.count_tokens, 128, 1)
+    assert len(chunks) > 1 and max(len(c.text) for c in chunks) <= 2_000
+    assert word in "".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
