@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from rag.answer import Answerer, make_answerer
-from rag.atomic import removing, write_bytes, write_text
+from rag.atomic import removing, write_bytes
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
 from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError

@@ -35,7 +35,7 @@ def half_written(path, payload: bytes):
 
 POINTS = {
     # the article file is on disk, the index does not know it yet
-    "after-source-file": lambda: setattr(pipeline, "write_text", after(pipeline.write_text)),
+    "after-source-file": lambda: setattr(pipeline, "write_bytes", after(pipeline.write_bytes)),
     # half of the new generation's vectors written
     "mid-vectors": lambda: setattr(index.faiss, "write_index", lambda vectors, path: (
         _write_index(vectors, path), os.truncate(path, os.path.getsize(path) // 2), die())),

@@ -54,7 +54,9 @@ async def document(doc_id: str, request: Request):
     return DocumentOut(**summary(found, chunks).model_dump(), text=found.text, blocks=[vars(b) for b in found.blocks])
 
 
-@router.post("/documents", response_model=DocumentSummary, status_code=201, responses=WRITE_ERRORS,
+@router.post("/documents", response_model=DocumentSummary, status_code=201,
+             responses={200: {"model": DocumentSummary, "description": "Replaced an existing document."},
+                        **WRITE_ERRORS},
              dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
 async def add_document(request: Request, response: Response):
     """Add a document (201) or replace one (200, `replaced: true`): JSON `{doc_id, text}`, or a multipart upload
