@@ -1,12 +1,14 @@
 """The trained span model at question time: tokenizers + ONNX Runtime + numpy, never torch.
 
 A model folder holds `model.onnx` (start/end logits), `tokenizer.json` and `reader.json` (window size,
-stride, longest answer, and the no-answer margin calibrated on dev data). Every file is checked when
-the folder is opened, and a problem names the file and the command that rebuilds it.
+stride, longest answer, the no-answer margin calibrated on dev data, and the other two files' sha256).
+Every file is checked when the folder is opened, and a problem names the file and the command that
+rebuilds it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,6 +61,10 @@ class SpanModel:
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"reader model file {folder / 'reader.json'} is unreadable ({exc}); "
                                  f"rebuild it with: {rebuild}") from None
+        for name, digest in self.config.get("sha256", {}).items():  # folders from before it carry none
+            if file_digest(folder / name) != digest:
+                raise ModelFileError(f"reader model file {folder / name} is damaged or was changed (its sha256 "
+                                     f"is not the one reader.json records); rebuild it with: {rebuild}")
         try:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # tokenizers raises plain Exception on a bad file
@@ -131,6 +137,11 @@ class SpanModel:
                     if key not in spans or span.margin > spans[key].margin:
                         spans[key] = span
         return sorted(spans.values(), key=lambda span: -span.margin)[:n]
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _top(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from rag.answer.spans import file_digest
 from rag.errors import RagError
 from rag.train.data import Loaded, NegativeSource, read_examples, with_negatives, within_length
 from rag.train.perturb import with_perturbed
@@ -205,7 +206,8 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     config = {"max_tokens": 384, "stride": 128, "max_answer_tokens": recipe.max_answer_tokens,
               "null_threshold": 0.0, "vocab_size": tokenizer.backend_tokenizer.get_vocab_size(),
-              "base": reader_base.encoder_of(Path(recipe.base)) if reader_base.is_reader(recipe.base) else recipe.base}
+              "base": reader_base.encoder_of(Path(recipe.base)) if reader_base.is_reader(recipe.base) else recipe.base,
+              "sha256": {name: file_digest(out / name) for name in ("model.onnx", "tokenizer.json")}}
     (out / "reader.json").write_text(json.dumps(config, indent=2))
     log(f"exported the reader to {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB, int8)")
 

@@ -74,13 +74,29 @@ def damaged(tmp_path):
     return folder
 
 
+def flip_bytes(path, at: int = 5_000_000, n: int = 64):
+    data = bytearray(path.read_bytes())
+    data[at : at + n] = bytes(b ^ 0xFF for b in data[at : at + n])
+    path.write_bytes(bytes(data))
+
+
+def without_digests(folder):
+    config = json.loads((folder / "reader.json").read_text())
+    config.pop("sha256")
+    (folder / "reader.json").write_text(json.dumps(config))
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda f: (f / "model.onnx").unlink(), "model.onnx is missing"),
-    (lambda f: (f / "model.onnx").write_bytes((f / "model.onnx").read_bytes()[:100_000]), "model.onnx cannot be loaded"),
+    (lambda f: (f / "model.onnx").write_bytes((f / "model.onnx").read_bytes()[:100_000]),
+     "model.onnx is damaged or was changed"),
+    (lambda f: flip_bytes(f / "model.onnx"), "model.onnx is damaged or was changed"),  # loads, answers nonsense
+    (lambda f: (without_digests(f), (f / "model.onnx").write_bytes(b"\x00" * 100)), "model.onnx cannot be loaded"),
     (lambda f: (f / "reader.json").write_text("{"), "reader.json is unreadable"),
     (lambda f: (f / "reader.json").write_text(json.dumps(json.loads((f / "reader.json").read_text())
                                                          | {"vocab_size": 5})), "expects 5"),
-    (lambda f: (f / "tokenizer.json").write_text("[]"), "tokenizer.json is unreadable"),
+    (lambda f: (f / "tokenizer.json").write_text("[]"), "tokenizer.json is damaged or was changed"),
+    (lambda f: (without_digests(f), (f / "tokenizer.json").write_text("[]")), "tokenizer.json is unreadable"),
 ])
 def test_a_damaged_model_folder_is_one_error_naming_the_file_and_the_fix(damaged, damage, message):
     damage(damaged)
