@@ -67,6 +67,8 @@ def user_errors(command):
             fail(f"invalid setting ({problems})")
         except OSError as exc:  # the file system refused something no check above foresaw: still one line
             fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), code=1)
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
 
     return wrapper
 
@@ -95,12 +97,19 @@ def index(
     """
     from rag.embed import load_embedder
     from rag.index import open_index
+    from rag.index.persist import current_generation
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
     messages: list[str] = []
-    store = open_index(settings, embedder, rebuild=rebuild, sync=True,
-                       log=lambda m: (messages.append(m), typer.echo(m, err=True)))
+    before = current_generation(settings.index_dir)
+    try:
+        store = open_index(settings, embedder, rebuild=rebuild, sync=True,
+                           log=lambda m: (messages.append(m), typer.echo(m, err=True)))
+    except KeyboardInterrupt:  # both stores write all or nothing: say which of the two it was
+        saved = settings.store == "faiss" and current_generation(settings.index_dir) != before
+        fail("interrupted; " + ("the new index had already been saved" if saved else "the index is unchanged"),
+             code=130)
     m = store.manifest
     where = "the database" if store.shared else settings.index_dir
     if not messages:  # nothing was (re)built

@@ -39,6 +39,11 @@ class Chunk:
             position += length + 1
         return texts
 
+    def matches(self, article: str) -> bool:
+        """The article holds each sentence at its offsets; False when the chunk came from another version of
+        the article (a stale or hand-edited index)."""
+        return all(article[s.start : s.end] == text for s, text in zip(self.sentences, self.sentence_texts()))
+
     def embedding_text(self) -> str:
         return f"{self.title}\n{self.text}"
 

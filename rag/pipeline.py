@@ -197,13 +197,26 @@ class Pipeline:
         hits = snapshot.retriever(retrieval).search(question, max(k, depth), allowed)  # 5. retrieve
         retrieved = time.perf_counter()
         draft = reader.answer(question, hits[:k])  # 6. answer
-        result = cite(question, draft, hits[:k])  # 7. cite
+        result = cite(question, draft, hits[:k], articles(snapshot.store))  # 7. cite
         finished = time.perf_counter()
         result.retrieved = [hit.chunk.doc_id for hit in hits]
         result.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
                              "answer": round((finished - retrieved) * 1000, 2),
                              "total": round((finished - started) * 1000, 2)}
         return result
+
+
+def articles(store: Searchable) -> Callable[[str], str | None]:
+    """Each document's original text, fetched once per question, for `cite` to check quotes against."""
+    texts: dict[str, str | None] = {}
+
+    def article(doc_id: str) -> str | None:
+        if doc_id not in texts:
+            document = store.documents.get(doc_id)
+            texts[doc_id] = document.text if document is not None else None
+        return texts[doc_id]
+
+    return article
 
 
 def known_documents(doc_ids: list[str] | None, store: Searchable) -> frozenset[str] | None:

@@ -34,3 +34,18 @@ def test_abstaining_draft_lists_closest_passages(pipeline):
     hits = pipeline.search("population of Gwangju", k=3)
     result = cite("q", abstain("not covered"), hits)
     assert result.abstained and result.reason == "not covered" and len(result.passages) == 3
+
+
+def test_a_quote_the_article_no_longer_holds_at_its_offsets_is_never_shown(pipeline):
+    hits = pipeline.search("national budget of 62.6 billion KRW", k=3)
+    chunk = hits[0].chunk
+    index = next(i for i, t in enumerate(chunk.sentence_texts()) if "62.6 billion KRW" in t)
+    draft = Draft(text="62.6 billion KRW", evidence=[Evidence(0, index)])
+    original = pipeline.store.documents[chunk.doc_id].text
+    assert not cite("q", draft, hits, lambda doc_id: original).abstained
+    start = chunk.sentences[index].start
+    edited = original[:start] + "X" + original[start + 1:]  # same size: only the quote check can tell
+    result = cite("q", draft, hits, lambda doc_id: edited if doc_id == chunk.doc_id else None)
+    assert result.abstained and result.citations == []
+    assert result.passages and all(p.doc_id != chunk.doc_id for p in result.passages)
+    assert any(f"out of date for {chunk.doc_id!r}" in note and "rag index --rebuild" in note for note in result.notes)

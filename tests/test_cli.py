@@ -130,3 +130,29 @@ def test_a_settings_path_that_exists_but_is_wrong_is_one_error_line(tmp_path, na
     done = rag("ask", "Who is the mayor of Hangzhou?", tmp_path=tmp_path, env={name: value.format(tmp=tmp_path)})
     assert done.returncode == 2 and done.stderr.startswith("error: ") and says in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_indexing_stops_promptly_and_leaves_the_index_unchanged(pipeline, tmp_path):
+    import shutil
+    import signal
+
+    from rag.index.persist import load
+    from tests.conftest import private_copy
+
+    corpus, index = private_copy(pipeline, tmp_path)
+    before = (index / "CURRENT").read_bytes()
+    for n in range(40):  # enough new articles that indexing them takes many seconds
+        for article in sorted(corpus.glob("0*.txt")):
+            shutil.copy(article, corpus / f"copy{n}-{article.name}")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    run = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--source", str(corpus), "--index", str(index)],
+                           env=environment, stderr=subprocess.PIPE)
+    seen = b""
+    while b"Indexing:" not in seen and run.poll() is None:
+        seen += run.stderr.read1(4096)
+    assert b"Indexing:" in seen, seen.decode()
+    run.send_signal(signal.SIGINT)
+    seen += run.stderr.read()
+    assert run.wait(timeout=60) == 130
+    assert seen.decode().strip().splitlines()[-1].endswith("error: interrupted; the index is unchanged")
+    assert (index / "CURRENT").read_bytes() == before and len(load(index).documents) == 5

@@ -76,7 +76,8 @@ def chunk_and_embed(
     chunks: list[Chunk] = []
     batches: list[Future] = []
     pending = 0  # chunks not yet handed to the embedder
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedding:
+    embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+    try:
         for document in tqdm(documents, desc="Indexing", unit="doc", disable=not progress):
             chunks += chunk(document, nlp, embedder, settings)
             if len(chunks) - pending >= EMBED_BATCH or document is documents[-1]:
@@ -84,6 +85,8 @@ def chunk_and_embed(
                 batches.append(embedding.submit(embedder.encode, texts))
                 pending = len(chunks)
         vectors = [batch.result() for batch in batches]
+    finally:  # on Ctrl-C, drop the queued batches instead of embedding them all before stopping
+        embedding.shutdown(cancel_futures=True)
     return chunks, np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
@@ -112,7 +115,7 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     for name in removed + changed:
         if name in by_file and (name in removed or by_file[name] != ids[settings.source_dir / name]):
             store = _without(store, by_file[name])
-    for name in changed:
+    for name in tqdm(changed, desc="Indexing", unit="doc", disable=len(changed) < 2):
         path = settings.source_dir / name
         try:
             document = read_document(path, ids[path])

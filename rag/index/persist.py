@@ -106,10 +106,22 @@ def load(index_dir: Path) -> Store:
     if (manifest.get("format") != FORMAT_VERSION or vectors.ntotal != len(chunks)
             or (stems is not None and len(stems) != len(chunks))):
         raise IndexCorrupt(f"index in {generation} is inconsistent; rebuild it with: rag index --rebuild")
+    _mark_stale(manifest, chunks, documents)
     return Store(manifest=manifest, vectors=vectors, chunks=chunks, documents=documents, generation=generation.name,
                  stems=stems)
 
 
+
+
+def _mark_stale(manifest: dict, chunks: list[Chunk], documents: dict[str, Document]) -> None:
+    """A chunk whose sentences are not in its article at their offsets (the chunk file was edited, or written
+    from another version of the article) makes that article's file look changed, so the next sync re-indexes it."""
+    for doc_id in sorted({c.doc_id for c in chunks if c.doc_id not in documents or not c.matches(documents[c.doc_id].text)}):
+        document = documents.get(doc_id)
+        if document is None or not document.path:
+            raise IndexCorrupt(f"index chunks of {doc_id!r} do not match its article; rebuild it with: "
+                               "rag index --rebuild")
+        manifest["corpus"][os.path.basename(document.path)] = "stale"
 
 
 def _document_to_dict(document: Document) -> dict:
@@ -128,7 +140,7 @@ def current_generation(index_dir: Path) -> str | None:
     """The generation CURRENT points at: another process may have moved it since this one loaded."""
     try:
         return (index_dir / POINTER).read_bytes().decode("ascii", errors="replace").strip()
-    except FileNotFoundError:
+    except OSError:  # none yet, or not a folder: the writer lock says why
         return None
 
 

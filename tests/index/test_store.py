@@ -1,9 +1,11 @@
+import time
+
 import numpy as np
 import pytest
 
 from rag.index import persist as index_module
 from rag.index.persist import IndexCorrupt, IndexMissing, load, save
-from rag.index.build import build_store
+from rag.index.build import build_store, open_store
 from rag.settings import Settings
 
 
@@ -66,6 +68,22 @@ def test_a_damaged_current_pointer_is_index_damage(built, pointer):
         (settings.index_dir / "CURRENT").write_bytes(saved)
 
 
+def test_a_same_size_edit_of_the_chunk_file_marks_that_article_stale_and_the_next_open_reindexes_it(built, embedder):
+    settings, _ = built
+    generation = settings.index_dir / (settings.index_dir / "CURRENT").read_text()
+    chunks_file = generation / "chunks.jsonl"
+    text = chunks_file.read_text(encoding="utf-8")
+    assert "62.6 billion" in text
+    chunks_file.write_text(text.replace("62.6 billion", "92.6 billion", 1), encoding="utf-8")  # same size
+    edited = load(settings.index_dir)
+    stale = [name for name, digest in edited.manifest["corpus"].items() if digest == "stale"]
+    assert len(stale) == 1
+    reopened = open_store(settings, embedder, log=lambda message: None)
+    assert "stale" not in reopened.manifest["corpus"].values()
+    assert not any("92.6 billion" in c.text for c in reopened.chunks)
+    assert any("62.6 billion" in c.text for c in reopened.chunks)
+
+
 def test_old_generations_are_cleaned_up(built):
     settings, store = built
     save(store, settings.index_dir)
@@ -97,3 +115,34 @@ def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemme
     assert [(h.chunk.id, h.score) for h in again.lexical(question, 5)] == [(h.chunk.id, h.score)
                                                                         for h in rebuilt.lexical(question, 5)]
     assert {h.chunk.id for h in again.lexical(question, 5)} == {h.chunk.id for h in before}
+
+
+def test_an_interrupted_build_drops_the_queued_embedding_batches(corpus, embedder, monkeypatch):
+    from rag.index import build
+    from rag.load import load_corpus
+    from rag.nlp import load_nlp
+
+    settings = Settings(source_dir=corpus)
+    articles = load_corpus(corpus, lambda message: None)
+    nlp = load_nlp(settings.spacy_model)
+    chunked = {d.doc_id: build.chunk(d, nlp, embedder, settings) for d in articles}
+    documents = articles * 20
+    assert sum(len(chunked[d.doc_id]) for d in documents) >= 10 * build.EMBED_BATCH
+    embedded: list[int] = []
+
+    def slow_encode(texts):
+        time.sleep(0.2)
+        embedded.append(len(texts))
+        return np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+
+    def chunk_instantly(document, nlp, embedder, settings, seen=[]):
+        seen.append(document)
+        if len(seen) == len(documents):  # Ctrl-C with many batches still queued
+            raise KeyboardInterrupt
+        return chunked[document.doc_id]
+
+    monkeypatch.setattr(build, "chunk", chunk_instantly)
+    monkeypatch.setattr(embedder, "encode", slow_encode)
+    with pytest.raises(KeyboardInterrupt):
+        build.chunk_and_embed(documents, nlp, embedder, settings, progress=False)
+    assert len(embedded) <= 1, f"{len(embedded)} batches embedded after the interrupt"
