@@ -227,8 +227,8 @@ def serve(
     pipeline.answerer()  # the default answerer too: a missing model file stops the start, not the first question
     from rag.api.connections import RepeatFilter, bounded_protocol
 
-    config = uvicorn.Config(create_app(settings, pipeline), host=host, port=port, log_level="info",
-                            http=bounded_protocol(settings.header_timeout, settings.max_connections),
+    protocol = bounded_protocol(settings.header_timeout, settings.body_timeout, settings.max_connections)
+    config = uvicorn.Config(create_app(settings, pipeline), host=host, port=port, log_level="info", http=protocol,
                             timeout_keep_alive=5, limit_concurrency=settings.max_connections)
     server = uvicorn.Server(config)
     for name in ("uvicorn.error", "uvicorn.access"):

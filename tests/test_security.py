@@ -1,5 +1,6 @@
 """Attacks and accidents found by red-teaming the service; each test failed before its fix."""
 
+import contextlib
 import socket
 
 import httpx
@@ -141,17 +142,25 @@ def test_a_live_server_indexes_files_dropped_into_its_corpus_and_a_restart_keeps
 def test_half_sent_requests_are_closed_and_connections_are_capped(tmp_path, pipeline):
     import time
 
-    env = {"RAG_HEADER_TIMEOUT": "1", "RAG_MAX_CONNECTIONS": "40", "RAG_WATCH_SECONDS": "0"}
+    env = {"RAG_HEADER_TIMEOUT": "1", "RAG_BODY_TIMEOUT": "2", "RAG_MAX_CONNECTIONS": "40", "RAG_WATCH_SECONDS": "0"}
     with live_copy(pipeline, tmp_path, env) as server:
         host, port = server.url.removeprefix("http://").split(":")
         slow = []
-        for _ in range(30):
+        for n in range(30):
             connection = socket.create_connection((host, int(port)), timeout=10)
-            connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # never finished
+            if n % 2:  # headers never finished
+                connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            else:  # headers done, then a body that trickles in a byte at a time
+                connection.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 100\r\n\r\n{")
             slow.append(connection)
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200  # still answering
-        time.sleep(2.5)
-        assert all(c.recv(1024) == b"" for c in slow)  # each closed by the server after the header timeout
+        for _ in range(6):
+            time.sleep(0.5)
+            for c in slow[::2]:
+                with contextlib.suppress(OSError):  # closed by now, as it should be
+                    c.sendall(b" ")  # a byte well inside the header timeout: only the body deadline stops this
+        assert all(c.recv(1024) == b"" for c in slow)  # each closed by the server after its timeout
         for c in slow:
             c.close()
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(60)]
