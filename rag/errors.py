@@ -37,3 +37,13 @@ class DocumentConflict(RagError):
     """A new id would take over a file the corpus already holds under another id."""
 
     status = 409
+
+
+class DatabaseError(RagError):
+    """The database cannot be used as it is: unreachable at start, without pgvector, or indexed with other settings."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database went away while serving; retrying later works once it is back."""
+
+    status = 503

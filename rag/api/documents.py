@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, may_write
+from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, errors, may_write
 from rag.api.schemas import DocumentIn, DocumentOut, DocumentSummary
 from rag.formats import CONVERTED, TEXT
 from rag.load import Document, decode_text, file_text
@@ -37,15 +37,17 @@ UPLOAD_BODY = {
 router = APIRouter()
 
 
-@router.get("/documents", response_model=list[DocumentSummary])
-async def documents(request: Request):
+# Handlers that read the store are plain `def` (FastAPI's thread pool) or hand the work to a worker: a database
+# store blocks, and an outage must not hold the event loop.
+@router.get("/documents", response_model=list[DocumentSummary], responses=errors(503))
+def documents(request: Request):
     store = current(request).store
     counts = store.chunk_counts()  # one pass, not one per document
     return [summary(document, counts.get(doc_id, 0)) for doc_id, document in store.documents.items()]
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, responses=ERRORS)
-async def document(doc_id: str, request: Request):
+def document(doc_id: str, request: Request):
     store = current(request).store
     found = store.documents.get(doc_id)  # a lookup by id, never a path: ids cannot reach the file system
     if found is None:
@@ -63,10 +65,15 @@ async def add_document(request: Request, response: Response):
     with `file` (and `doc_id`); an uploaded .pdf, .docx or .html is kept in the corpus as it came."""
     doc_id, text, original = await document_from_request(request)
     pipeline = current(request)
-    replaced = doc_id in pipeline.store.documents
-    added = await admitted(request.app, pipeline.add_document, doc_id, text, original)
-    response.status_code = 200 if replaced else 201
-    return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0), replaced)
+
+    def add() -> DocumentSummary:
+        replaced = doc_id in pipeline.store.documents
+        added = pipeline.add_document(doc_id, text, original)
+        return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0), replaced)
+
+    added = await admitted(request.app, add)
+    response.status_code = 200 if added.replaced else 201
+    return added
 
 
 @router.delete("/documents/{doc_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Depends(may_write)])

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rag.answer.terms import TermWeights, sentence_terms
 from rag.contracts import Chunk, Hit
 from rag.embed import Embedder
-from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError, ReadOnlyStore
+from rag.errors import (DatabaseError, DatabaseUnavailable, DocumentConflict, LastDocument, NoSuchDocument, RagError,
+                        ReadOnlyStore)
 from rag.index.build import CLEANER_VERSION, chunk_and_embed
 from rag.index.sparse import B, K1, chunk_stems, stems
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
@@ -41,8 +43,8 @@ STEMS_INDEX = "CREATE INDEX rag_chunks_stems ON rag_chunks USING gin (stems)"
 BULK_CHUNKS = 10_000
 
 
-class DatabaseError(RagError):
-    """The database cannot be used as it is: unreachable, without pgvector, or indexed with other settings."""
+CHECKOUT_TIMEOUT_S = 0.8  # a request waits this long for a working connection, then answers 503 (an outage)
+CONNECT_TIMEOUT_S = 5  # a reconnect to an unreachable host gives up after this, unless the URL sets its own
 
 
 def store_settings(settings, embedder: Embedder) -> dict:
@@ -98,8 +100,6 @@ def storable(value: object) -> bool:
 def redacted(url: str) -> str:
     """The connection string without its password, in any form libpq takes: a URL (whose password may hold an
     unencoded `@`), `?password=` in its query, or `key=value` words (parsed with psycopg's own parser)."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     scheme = re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE)
     if scheme:
         rest = url[scheme.end():]
@@ -120,8 +120,6 @@ def redacted(url: str) -> str:
 
 def _without_password(text: str, url: str) -> str:
     """A driver message may quote the connection string, or a host it read out of a password holding `@`."""
-    from psycopg.conninfo import conninfo_to_dict
-
     secrets = []
     with contextlib.suppress(psycopg.Error):
         secrets.append(conninfo_to_dict(url).get("password") or "")
@@ -137,7 +135,7 @@ def _without_password(text: str, url: str) -> str:
 class PostgresStore:
     shared = True  # every process sees every write: nothing to reload, no snapshot to swap
 
-    def __init__(self, pool: ConnectionPool, expected: dict, url: str):
+    def __init__(self, pool: Pool, expected: dict, url: str):
         self.pool = pool
         self.expected = expected
         self.url = url
@@ -289,7 +287,7 @@ class PostgresStore:
 class Documents(Mapping):
     """The documents table as a read-only mapping by id."""
 
-    def __init__(self, pool: ConnectionPool):
+    def __init__(self, pool: Pool):
         self.pool = pool
 
     def _query(self, where: str = "", params: tuple = ()) -> list[Document]:
@@ -327,7 +325,7 @@ class Documents(Mapping):
 class DatabaseTermWeights(TermWeights):
     """IDF from the counts the writes keep in rag_terms: one query per question, not a corpus copy."""
 
-    def __init__(self, pool: ConnectionPool):
+    def __init__(self, pool: Pool):
         super().__init__(1, {})
         self.pool = pool
 
@@ -351,7 +349,26 @@ def _connect(url: str) -> psycopg.Connection:
                             f"{_without_password(reason, url)}") from None
 
 
-def _pool(url: str, ef_search: int) -> ConnectionPool:
+class Pool(ConnectionPool):
+    """psycopg's pool, where a database that went away is one clear, retryable error (503) within a second,
+    not 30 s of waiting and a driver traceback; the pool reconnects by itself once the database is back."""
+
+    def __init__(self, url: str, **kwargs):
+        super().__init__(url, **kwargs)
+        self.url = url
+
+    @contextlib.contextmanager
+    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        try:
+            with super().connection(timeout=timeout) as connection:
+                yield connection
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnavailable(f"the database at {redacted(self.url)} is unavailable "
+                                      f"({_without_password(reason, self.url)}); retry shortly") from None
+
+
+def _pool(url: str, ef_search: int) -> Pool:
     from pgvector.psycopg import register_vector
 
     def configure(connection: psycopg.Connection) -> None:
@@ -361,7 +378,10 @@ def _pool(url: str, ef_search: int) -> ConnectionPool:
         connection.execute("SET plan_cache_mode = force_custom_plan")
         connection.commit()
 
-    pool = ConnectionPool(url, min_size=1, max_size=8, configure=configure, open=False)
+    connect = {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT_S}
+    # check: a connection broken by a database restart is replaced on checkout instead of failing a request
+    pool = Pool(url, min_size=1, max_size=8, configure=configure, open=False, kwargs=connect,
+                timeout=CHECKOUT_TIMEOUT_S, check=ConnectionPool.check_connection)
     pool.open(wait=True, timeout=15)
     return pool
 

@@ -290,3 +290,34 @@ def test_a_document_filter_applies_before_ranking_in_the_database(database_url, 
         assert {h.chunk.doc_id for h in hits} == {other} and len(hits) == shared.store.chunk_counts()[other], mode
     result = shared.ask(QUESTION, doc_ids=["002_a41762f22f1f4beb"])
     assert result.answer.startswith("62.6 billion KRW")
+
+
+@pytest.mark.slow
+def test_a_database_outage_is_a_quick_json_503_and_the_server_recovers_without_a_restart(corpus, tmp_path):
+    from urllib.parse import parse_qs, urlsplit
+
+    import pgserver
+
+    database = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")  # its own: this test stops it
+    url = database.get_uri()
+    socket_folder = parse_qs(urlsplit(url).query)["host"][0]
+    env = {"RAG_STORE": "postgres", "RAG_DATABASE_URL": url}
+    try:
+        with live_server.running(corpus, tmp_path / "index", tmp_path / "server.log", env=env) as server:
+            assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+            pgserver.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=database.pgdata, user=database.system_user)
+            for method, path, body in [("GET", "/health", None), ("GET", "/documents", None), ("GET", "/metrics", None),
+                                       ("POST", "/ask", {"question": QUESTION})] * 2:
+                started = time.monotonic()
+                response = httpx.request(method, f"{server.url}{path}", json=body, timeout=60)
+                waited = time.monotonic() - started
+                assert response.status_code == 503, (path, response.text)
+                assert "database" in response.json()["error"] and response.headers["retry-after"] == "1"
+                assert waited < 5, f"{path} took {waited:.1f} s to say the database is down"  # was 30-60 s
+            pgserver.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_folder}", "-l", str(database.log), "start"],
+                            pgdata=database.pgdata, user=database.system_user)
+            eventually(lambda: httpx.get(f"{server.url}/health", timeout=30).status_code == 200)
+            answer = httpx.post(f"{server.url}/ask", json={"question": QUESTION}, timeout=60).json()
+            assert answer["answer"].startswith("62.6 billion KRW")
+    finally:
+        database.cleanup()
