@@ -64,6 +64,15 @@ CASES = [
      "Authorization"),
     ("write with a wrong key", "DELETE", f"/documents/{SEED}", {"headers": {"Authorization": "Bearer nope"}}, 401,
      "Authorization"),
+    ("JSON nested 50,000 deep", "POST", "/ask", {"content": b'{"question": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+                                               "headers": {"content-type": "application/json"}}, 400, "cannot be parsed"),
+    ("SQL in a document filter", "POST", "/ask",
+     {"json": {"question": "Who is the mayor?", "doc_ids": ["x'); DROP TABLE rag_chunks;--"]}}, 404, "no document"),
+    ("SQL in a read", "GET", "/documents/x%27%20OR%20%271%27%3D%271", {}, 404, "no document"),
+    ("SQL in a new id", "POST", "/documents", {"json": {"doc_id": "x';DROP TABLE rag_documents;--", "text": ARTICLE},
+                                              "headers": AUTH}, 400, "invalid document id"),
+    ("infinite k", "POST", "/ask", {"content": b'{"question": "Who?", "k": 1e400}',
+                                    "headers": {"content-type": "application/json"}}, 422, "finite"),
     ("removing every document", "DELETE", None, {"headers": AUTH}, 409, "last document"),
 ]
 

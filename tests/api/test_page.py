@@ -74,18 +74,28 @@ def test_clicking_a_marker_highlights_that_citation(browser, server):
     assert "Yao Gaoyuan" in page.wait_for_selector("#source mark#highlight").inner_text()
 
 
-def test_the_highlight_is_right_after_emoji(browser, pipeline, tmp_path):
+def test_the_highlight_is_right_after_emoji_and_markup_in_an_article_stays_text(browser, pipeline, tmp_path):
     from tests.conftest import SEEDS
 
     shutil.copytree(SEEDS, tmp_path / "seeds")
     (tmp_path / "seeds" / "emoji.txt").write_text(
         "Festival News 🎉🎉\n\nThe lantern festival 🏮🏮🏮 drew crowds. "
         "The Mudeung lantern festival was organised by Baek Harin this spring.\n", encoding="utf-8")
+    (tmp_path / "seeds" / "markup.txt").write_text(
+        "Harbour <img src=x onerror=\"window.injected=1\"> News\n\nThe harbour ferry <script>window.injected=2"
+        "</script> was built by Ahn Doyun <img src=y onerror=\"window.injected=3\"> in Mokpo last year.\n",
+        encoding="utf-8")
     with live_server.running(tmp_path / "seeds", tmp_path / "index", tmp_path / "server.log") as server:
         page = opened(browser, server)
         ask(page, "Who organised the Mudeung lantern festival?")
         highlight = page.wait_for_selector("#source mark#highlight")
         assert highlight.inner_text() == "The Mudeung lantern festival was organised by Baek Harin this spring."
+
+        ask(page, "Who built the harbour ferry?")
+        page.wait_for_function("document.querySelector('#source mark#highlight')?.innerText.includes('Ahn Doyun')")
+        assert "<script>window.injected=2</script>" in page.inner_text("#source mark#highlight")  # shown, not run
+        assert "<img src=x" in page.inner_text("#source")
+        assert page.evaluate("window.injected") is None and page.query_selector("#source img, #citations img") is None
 
 
 QUESTION = "How much national budget did Gwangju secure this year?"
