@@ -181,3 +181,34 @@ def test_half_sent_requests_are_closed_and_connections_are_capped(tmp_path, pipe
                 c.recv(1024)
     log = (tmp_path / "server.log").read_text()
     assert 1 <= log.count("Invalid HTTP request") <= 40  # a few per second, not one line per request
+
+
+def test_the_server_keeps_answering_while_a_bomb_upload_is_extracted(live):
+    """Extraction runs on a worker with limits checked as it goes: /health answers during it, the upload is a 413."""
+    import threading
+    import time
+
+    from docx.oxml import OxmlElement
+
+    from rag.formats import MAX_PARAGRAPHS
+    from tests.test_formats import built_docx
+
+    server, _ = live
+    bomb = built_docx(lambda document: [document.element.body.append(OxmlElement("w:p"))
+                                        for _ in range(4 * MAX_PARAGRAPHS)])
+    upload: dict = {}
+
+    def send():
+        upload["response"] = httpx.post(f"{server.url}/documents", files={"file": ("bomb.docx", bomb)}, headers=AUTH,
+                                        timeout=120)
+        upload["done"] = time.monotonic()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    answered = []
+    while sender.is_alive():
+        assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+        answered.append(time.monotonic())
+    sender.join()
+    assert upload["response"].status_code == 413 and "paragraphs" in upload["response"].json()["error"]
+    assert len([t for t in answered if t < upload["done"]]) >= 3  # health checks answered while it was extracting
