@@ -3,16 +3,19 @@
 The last user message is the question; earlier turns make a follow-up standalone (rag/conversation.py), and
 the standalone question is returned beside the answer. The answer text carries the [n] markers; the
 citations come in an extra `citations` field. `stream: true` sends OpenAI's server-sent chunks, ending with
-`data: [DONE]`. Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
+`data: [DONE]` (with `stream_options.include_usage`, a last chunk carries the usage). `usage` counts tokens
+with the reader's tokenizer: the prompt is the turns the service read, the completion is the reply. Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
 extracted, not sampled. What it cannot do (another model, n > 1, tools, JSON output) is an OpenAI-shaped error.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -46,12 +49,19 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # OpenAI clients send sampling parameters; they are ignored
 
     model: str = MODEL
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=100)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
                                       description="Search only these documents (an extension to OpenAI's format).")
 
@@ -76,14 +86,16 @@ async def chat_completions(body: ChatRequest, request: Request):
     turns = [(role, bounded(text)) for role, text in body.turns()[-HISTORY:]]
     pipeline = current(request)
 
-    def answer() -> tuple[str, Result]:
+    def answer() -> tuple[str, Result, dict]:
         question = standalone(turns, pipeline.nlp)
-        return question, pipeline.ask(question, doc_ids=body.doc_ids)
+        result = pipeline.ask(question, doc_ids=body.doc_ids)
+        return question, result, usage(pipeline.settings.reader_model, [text for _, text in turns], spoken(result))
 
-    question, result = await admitted(request.app, answer)
+    question, result, counted = await admitted(request.app, answer)
     if body.stream:
-        return EventStream(chunks(result, question, body.model))
-    return completion(result, question, body.model)
+        include = body.stream_options is not None and body.stream_options.include_usage
+        return EventStream(chunks(result, question, body.model, counted if include else None))
+    return completion(result, question, body.model, counted)
 
 
 @router.get("/v1/models")
@@ -106,6 +118,8 @@ def served(model: str) -> None:
 def refuse_unsupported(body: ChatRequest) -> None:
     """What OpenAI's API offers and this one cannot do is refused, never silently ignored."""
     served(body.model)
+    if body.stream_options is not None and not body.stream:
+        raise HTTPProblem(400, "stream_options: only allowed when stream is true", code="invalid_value")
     extra = body.model_extra or {}
     if extra.get("n") not in (None, 1):
         raise HTTPProblem(400, "n: one answer per question is supported (n=1); the answer is extracted, not sampled",
@@ -118,12 +132,32 @@ def refuse_unsupported(body: ChatRequest) -> None:
         raise HTTPProblem(400, "response_format: only text answers are supported", code="unsupported_parameter")
 
 
-def completion(result: Result, standalone: str, model: str) -> dict:
+def completion(result: Result, standalone: str, model: str, counted: dict) -> dict:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": spoken(result)}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": counted,
     } | extras(result, standalone)
+
+
+@functools.lru_cache(maxsize=4)
+def token_counter(reader_model: Path | None):
+    """The reader's own tokenizer, without its window truncation, loaded once."""
+    from tokenizers import Tokenizer
+
+    from rag.answer import PACKAGED_READER
+
+    tokenizer = Tokenizer.from_file(str(Path(reader_model or PACKAGED_READER) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def usage(reader_model: Path | None, prompt: list[str], reply: str) -> dict:
+    counter = token_counter(reader_model)
+    prompt_tokens = sum(len(counter.encode(text, add_special_tokens=False)) for text in prompt)
+    completion_tokens = len(counter.encode(reply, add_special_tokens=False))
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
 
 
 def spoken(result: Result) -> str:
@@ -142,20 +176,26 @@ def extras(result: Result, standalone: str) -> dict:
             "reason": result.reason}
 
 
-def chunks(result: Result, standalone: str, model: str) -> Iterator[bytes]:
-    """OpenAI's streaming format: the role, the answer a word at a time, then the finish with the citations."""
+def chunks(result: Result, standalone: str, model: str, counted: dict | None = None) -> Iterator[bytes]:
+    """OpenAI's streaming format: the role, the answer a word at a time, then the finish with the citations;
+    with `counted` (stream_options.include_usage), every chunk has `usage: null` and one more, with no
+    choices, carries the usage."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model}
+            "model": model} | ({"usage": None} if counted is not None else {})
+
+    def encoded(body: dict) -> bytes:
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
 
     def event(delta: dict, finish: str | None = None, **more) -> bytes:
-        body = base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+        return encoded(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more)
 
     yield event({"role": "assistant", "content": ""})
     words = spoken(result).split(" ")
     for i, word in enumerate(words):
         yield event({"content": word if i == 0 else " " + word})
     yield event({}, "stop", **extras(result, standalone))
+    if counted is not None:
+        yield encoded(base | {"choices": [], "usage": counted})
     yield b"data: [DONE]\n\n"
 
 

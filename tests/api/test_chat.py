@@ -4,6 +4,9 @@ import json
 
 import httpx
 import pytest
+from tokenizers import Tokenizer
+
+from rag.answer import PACKAGED_READER
 
 from tests.conftest import live_copy
 
@@ -33,6 +36,10 @@ def test_the_openai_client_gets_a_cited_answer(client):
     extra = response.model_extra
     assert extra["citations"][0]["doc_id"] == BUDGET and extra["standalone_question"] == QUESTION
     assert [m.id for m in client.models.list()] == ["rag-news"]
+    reader = Tokenizer.from_file(str(PACKAGED_READER / "tokenizer.json"))  # usage counts the reader's tokens
+    assert response.usage.prompt_tokens == len(reader.encode(QUESTION, add_special_tokens=False).ids) > 5
+    assert response.usage.completion_tokens == len(reader.encode(answer, add_special_tokens=False).ids) > 3
+    assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
 
 
 @pytest.mark.slow
@@ -55,6 +62,13 @@ def test_streaming_follows_openais_format_and_matches_the_whole_answer(client):
     assert pieces[0].choices[0].delta.role == "assistant"
     assert "".join(p.choices[0].delta.content or "" for p in pieces) == whole
     assert pieces[-1].choices[0].finish_reason == "stop" and pieces[-1].model_extra["citations"][0]["doc_id"] == BUDGET
+    assert all(p.usage is None for p in pieces)
+
+    counted = list(client.chat.completions.create(model="rag-news", messages=messages, stream=True,
+                                                  stream_options={"include_usage": True}))
+    assert counted[-1].choices == [] and counted[-1].usage.completion_tokens > 0
+    assert counted[-1].usage.total_tokens == counted[-1].usage.prompt_tokens + counted[-1].usage.completion_tokens
+    assert all(p.usage is None for p in counted[:-1]) and counted[-2].choices[0].finish_reason == "stop"
 
 
 @pytest.mark.slow
@@ -127,3 +141,5 @@ def test_what_openai_offers_and_this_server_cannot_do_is_refused_in_openais_shap
         with pytest.raises(openai.BadRequestError, match=name):
             client.chat.completions.create(model="rag-news", messages=messages, **{name: value})
     assert client.chat.completions.create(model="rag-news", messages=messages, n=1).choices[0].message.content
+    with pytest.raises(openai.BadRequestError, match="stream_options"):
+        client.chat.completions.create(model="rag-news", messages=messages, stream_options={"include_usage": True})
