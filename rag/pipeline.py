@@ -179,11 +179,12 @@ class Pipeline:
 
     def ask(
         self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None,
-        depth: int = 0, doc_ids: list[str] | None = None,
+        depth: int = 0, doc_ids: list[str] | None = None, context: str = "",
     ) -> Result:
         """Answer from the top k passages of one snapshot. `depth` retrieves more, for scoring retrieval,
         and lists their documents in `result.retrieved`; the answer still reads only the top k. `doc_ids`
-        restricts retrieval to those documents, before ranking."""
+        restricts retrieval to those documents, before ranking. `context` (a conversation's previous question)
+        is searched with the question, never read as part of it."""
         question = validate_question(question)
         k = validate_k(k or self.settings.k)
         script = foreign_script(question)
@@ -194,7 +195,8 @@ class Pipeline:
         reader = snapshot.answerer(answerer)
         allowed = known_documents(doc_ids, snapshot.store)
         started = time.perf_counter()
-        hits = snapshot.retriever(retrieval).search(question, max(k, depth), allowed)  # 5. retrieve
+        query = f"{question} {context}" if context else question
+        hits = snapshot.retriever(retrieval).search(query, max(k, depth), allowed)  # 5. retrieve
         retrieved = time.perf_counter()
         draft = reader.answer(question, hits[:k])  # 6. answer
         result = cite(question, draft, hits[:k], articles(snapshot.store))  # 7. cite

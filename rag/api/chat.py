@@ -88,8 +88,14 @@ async def chat_completions(body: ChatRequest, request: Request):
 
     def answer() -> tuple[str, Result, dict]:
         question = standalone(turns, pipeline.nlp)
-        result = pipeline.ask(question, doc_ids=body.doc_ids)
-        return question, result, usage(pipeline.settings.reader_model, [text for _, text in turns], spoken(result))
+        result = pipeline.ask(question.text, doc_ids=body.doc_ids, context=question.context)
+        if question.unresolved:  # asked as written: say so, and hold the answer as unsure
+            words = ", ".join(f'"{w}"' for w in question.unresolved)
+            result.notes.append(f"could not tell what {words} refers to from the conversation, so the question was "
+                                "asked as written")
+            if not result.abstained:
+                result.confidence = "low"
+        return question.text, result, usage(pipeline.settings.reader_model, [t for _, t in turns], spoken(result))
 
     question, result, counted = await admitted(request.app, answer)
     if body.stream:
@@ -161,12 +167,15 @@ def usage(reader_model: Path | None, prompt: list[str], reply: str) -> dict:
 
 
 def spoken(result: Result) -> str:
-    """The answer as a chat reply: an unsure one says so, an abstention says why."""
+    """The answer as a chat reply: an unsure one says so, an abstention says why, and a follow-up whose pronoun
+    pointed at nothing earlier says it was asked as written."""
+    unresolved = next((n for n in result.notes if n.startswith("could not tell what")), None)
+    said = f" ({unresolved[0].upper()}{unresolved[1:]}.)" if unresolved else ""
     if result.confidence == "low":
-        return f"{result.answer} (I'm not sure: check the cited source.)"
+        return f"{result.answer} (I'm not sure: check the cited source.){said}"
     if result.abstained and result.reason:
-        return f"{result.answer} ({result.reason[0].upper()}{result.reason[1:]}.)"
-    return result.answer
+        return f"{result.answer} ({result.reason[0].upper()}{result.reason[1:]}.){said}"
+    return result.answer + said
 
 
 def extras(result: Result, standalone: str) -> dict:

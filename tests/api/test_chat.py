@@ -87,11 +87,94 @@ def test_bad_conversations_are_a_clear_4xx(server, client):
 def test_pronouns_take_the_latest_fitting_name(nlp):
     from rag.conversation import standalone
 
-    turns = [("user", "Who is the president of Zhejiang University?"), ("assistant", "Ma Yanming [1]")]
-    assert standalone(turns + [("user", "What is his plan for it?")], nlp) == \
+    def asked(*turns):
+        return standalone(list(turns), nlp)
+
+    president = [("user", "Who is the president of Zhejiang University?"), ("assistant", "Ma Yanming [1]")]
+    assert asked(*president, ("user", "What is his plan for it?")).text == \
         "What is Ma Yanming's plan for Zhejiang University?"
-    assert standalone([("user", "What did he say?")], nlp) == "What did he say?"  # nobody to refer to
-    assert standalone(turns + [("user", "How many students are there?")], nlp) == "How many students are there?"
+    assert asked(*president, ("user", "What does his university teach?")).text == "What does Zhejiang University teach?"
+    assert asked(("user", "What did he say?")).unresolved == ["he"]  # nobody to refer to: asked as written
+    assert asked(*president, ("user", "How many students are there?")).text == "How many students are there?"
+    # The exchange was about its answer; when that answer was "I don't know", nothing older stands in for it
+    # (the issue's example became "Who is Chinese's mayor?").
+    heart = ("user", "Which Chinese city is called China's AI heart?")
+    unknown = asked(heart, ("assistant", "I don't know based on the indexed documents. (The articles don't say.)"),
+                    ("user", "Who is its mayor?"))
+    assert unknown.text == "Who is its mayor?" and unknown.unresolved == ["its"]
+    known = asked(heart, ("assistant", "Hangzhou [1] (I'm not sure: check the cited source.)"),
+                  ("user", "And who is the mayor of that city?"))
+    assert known.text == "And who is the mayor of Hangzhou?" and not known.unresolved
+    both = asked(("user", "How many tasks did Gyeonggi Province and Gwangju agree on?"), ("assistant", "eight [1]"),
+                 ("user", "Which issue will they respond to jointly?"))
+    assert both.text == "Which issue will Gyeonggi Province and Gwangju respond to jointly?"
+    elliptical = asked(("user", "Where will the AI data center be built?"), ("assistant", "Advanced 3 District [1]"),
+                       ("user", "How large is the site?"))
+    assert elliptical.text == "How large is the site?" and elliptical.context == "Where will the AI data center be built?"
+    assert asked(*president, ("user", "Where is Hangzhou?")).context == ""  # it names its own subject
+
+
+# Scripted conversations over the seeds, each a few user turns sent one after the other through the `openai`
+# client, the assistant's replies fed back as a chat client does; the last answer is checked: (turns, any of
+# these in the answer, or "abstain").
+CONVERSATIONS = [
+    (["Which Chinese city is called China's AI heart?", "Who is its mayor?"], ["Yao Gaoyuan"]),
+    (["Which Chinese city is called China's AI heart?", "And who is the mayor of that city?"], ["Yao Gaoyuan"]),
+    (["Who is the president of Zhejiang University?", "What does his university specialize in?"],
+     ["artificial intelligence talent", "AI talent"]),
+    (["Who is the governor of Gyeonggi Province?", "Where did he write in the guestbook?"],
+     ["May 18 Democratic Cemetery"]),
+    (["How much national budget did Gwangju secure this year?", "How much had the government initially proposed?"],
+     ["42.6 billion"]),
+    (["What is the AI Industry Convergence Complex Development Project?",
+      "How much will it invest over the next five years?"], ["400 billion"]),
+    (["How many talents does Gwangju plan to nurture by 2030?", "Where was the strategy meeting held?"],
+     ["Gwangju Content Cube", "VX Studio"]),
+    (["Who is the vice governor of Zhejiang Province?", "Where did she meet the mayor of Gwangju?"],
+     ["InterContinental", "Intercontinental", "Zhejiang Province"]),
+    (["How many organizations took part in the 2030 Gwangju Talent Development Strategy Meeting?",
+      "Where was it held?"], ["Gwangju Content Cube", "VX Studio"]),
+    (["How many tasks did Gyeonggi Province and Gwangju agree on?",
+      "Which nuclear plant's wastewater will they respond to jointly?"], ["Fukushima"]),
+    (["What is the total project cost of the AX Demonstration Valley?", "Which initiative is it the core project of?"],
+     ["AI Phase 2"]),
+    (["Hello there!", "Who is his boss?"], "abstain"),
+    (["Who is the mayor of Gwangju?", "Which university did he visit in China?"], ["Zhejiang University"]),
+    (["Which city did Gwangju form a friendly partnership with?", "Which province is that city in?"], ["Zhejiang"]),
+    (["What is the population of Gwangju?", "And what about its area?"], "abstain"),
+    (["Who is Kim Dong-yeon?", "Which cemetery did he visit?"], ["May 18 Democratic Cemetery"]),
+    (["Where will the AI data center be built?", "How large is the site?"], ["46,200"]),
+    (["Which university is renowned as a cradle for AI talent development?", "Who is the president of the university?"],
+     ["Ma Yanming"]),
+    (["Who did Mayor Kang Gi-jung meet in Hangzhou on September 24?", "What is her title?"], ["Vice Governor"]),
+    (["Which Chinese city is called China's AI heart?", "Who is its mayor?",
+      "Which university in that province did the Gwangju delegation visit?"], ["Zhejiang University"]),
+]
+# Known misses, each the reader's, not the follow-up's: strict, so a fix shows up as a pass to record.
+MISSES = {
+    0: "the reader abstains on the first question, so 'its' points at nothing and is asked as written",
+    1: "the reader abstains on the first question, so 'that city' points at nothing and is asked as written",
+    2: "rewritten to 'What does Zhejiang University specialize in?', which the reader abstains on",
+    16: "the reader abstains on 'How large is the site?' although the AI data center's passage is retrieved",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [pytest.param(n, marks=pytest.mark.xfail(reason=MISSES[n], strict=True))
+                               if n in MISSES else n for n in range(len(CONVERSATIONS))])
+def test_scripted_conversations_through_the_openai_client(client, n):
+    turns, expected = CONVERSATIONS[n]
+    messages: list[dict] = []
+    for turn in turns:
+        messages.append({"role": "user", "content": turn})
+        reply = client.chat.completions.create(model="rag-news", messages=messages)
+        messages.append({"role": "assistant", "content": reply.choices[0].message.content})
+    extra = reply.model_extra
+    if expected == "abstain":
+        assert extra["abstained"], messages
+    else:
+        answer = messages[-1]["content"]
+        assert not extra["abstained"] and any(e.lower() in answer.lower() for e in expected), messages
 
 
 def test_chat_input_is_bounded_before_any_language_processing(pipeline):
