@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -56,8 +57,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
                     pipeline.log(f"corpus watch: {exc}")
                     last_error = str(exc)
 
-    app = FastAPI(title="rag-news", version="0.1.0", lifespan=lifespan,
-                  description="Questions about the indexed news articles, answered with checked citations.")
+    # FastAPI's /docs loads Swagger UI from a CDN, blank offline; fastapi-offline serves the same files locally.
+    app = FastAPIOffline(title="rag-news", version="0.1.0", lifespan=lifespan,
+                         description="Questions about the indexed news articles, answered with checked citations.")
     app.state.settings = settings
     app.state.admission = Admission(settings.workers, settings.queue_limit)
     app.state.metrics = metrics = Metrics()

@@ -32,6 +32,21 @@ def test_ask_returns_a_cited_answer(client):
     assert body["confidence"] in ("high", "low") and 0 < body["score"] <= 1
 
 
+def test_the_api_docs_work_offline(pipeline):
+    """/docs and /redoc load their scripts from this server, never a CDN; the page has its own icon."""
+    import re
+
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        for path in ("/docs", "/redoc"):
+            page = client.get(path)
+            assert page.status_code == 200 and "openapi.json" in page.text
+            assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', page.text)
+            assert assets and all(a.startswith("/static-offline-docs/") for a in assets), assets
+            for asset in assets:
+                assert client.get(asset).status_code == 200, asset
+        assert '<link rel="icon" href="data:image/svg+xml' in client.get("/").text
+
+
 def test_head_answers_like_get_without_a_body(client):
     for path in ("/", "/health", "/documents", "/openapi.json"):
         got, head = client.get(path), client.head(path)

@@ -72,6 +72,17 @@ def test_clicking_a_marker_highlights_that_citation(browser, server):
     page.evaluate("document.getElementById('source').replaceChildren()")  # forget the automatic first view
     page.click("#answer a.cite[data-n='1']")
     assert "Yao Gaoyuan" in page.wait_for_selector("#source mark#highlight").inner_text()
+    # The box opened at the cited sentence, deep in the article, with the article's title still in view.
+    assert page.evaluate("document.getElementById('source').scrollTop") > 0
+    assert visible_in_source(page, "#source h2") and visible_in_source(page, "#source mark#highlight")
+
+
+def visible_in_source(page, selector: str) -> bool:
+    return page.evaluate("""(selector) => {
+        const box = document.getElementById('source').getBoundingClientRect();
+        const r = document.querySelector(selector).getBoundingClientRect();
+        return r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.height > 0;
+    }""", selector)
 
 
 def test_the_highlight_is_right_after_emoji_and_markup_in_an_article_stays_text(browser, pipeline, tmp_path):
@@ -165,18 +176,25 @@ def test_the_documents_panel_lists_uploads_and_deletes(browser, pipeline, tmp_pa
         page.wait_for_function("document.getElementById('documents-status').textContent === 'Replaced busan-port.'")
         asked = []
         page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-        page.click("#document-list li[data-id='busan-port'] button")  # asked first; "Cancel" keeps it
+        page.click("#document-list li[data-id='busan-port'] button.delete")  # asked first; "Cancel" keeps it
         assert "busan-port" in asked[0] and page.locator("#document-list li").count() == 6
         page.once("dialog", lambda dialog: dialog.accept())
-        page.click("#document-list li[data-id='busan-port'] button")
+        page.click("#document-list li[data-id='busan-port'] button.delete")
         page.wait_for_function("document.querySelectorAll('#document-list li').length === 5")
 
 
-def test_without_writes_the_panel_only_lists(browser, server):
+def test_without_writes_the_panel_lists_opens_documents_and_says_why_it_cannot_change_them(browser, server):
     page = opened(browser, server)
     page.click("#documents summary")
     page.wait_for_selector("#document-list li")
-    assert not page.locator("#writes").is_visible() and page.locator("#document-list button").count() == 0
+    assert not page.locator("#writes").is_visible() and page.locator("#document-list button.delete").count() == 0
+    assert "--allow-writes" in page.inner_text("#writes-off") and page.locator("#writes-off").is_visible()
+    opener = page.locator("#document-list button.open").first
+    title = opener.inner_text()
+    opener.click()
+    page.wait_for_function("document.querySelector('#source h2')?.textContent.length > 0")
+    assert page.inner_text("#source h2") == title and len(page.inner_text("#source")) > 500
+    assert " 1 passages" not in page.inner_text("#document-list")
 
 
 def test_an_unsure_answer_looks_different_and_says_so(browser, server):
