@@ -47,3 +47,19 @@ class DatabaseUnavailable(DatabaseError):
     """The database went away while serving; retrying later works once it is back."""
 
     status = 503
+
+
+class IndexMissing(RagError):
+    """No index has been built in this folder yet."""
+
+
+class IndexCorrupt(RagError):
+    """The files on disk cannot be trusted; rebuilding fixes it."""
+
+
+class ModelFileError(RagError):
+    """A reader model file is missing, truncated, changed, or does not match the others."""
+
+
+class ModelUnavailable(RagError):
+    """The configured weights are not on this machine."""

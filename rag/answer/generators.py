@@ -11,14 +11,10 @@ import hashlib
 from pathlib import Path
 
 from rag.atomic import replacing
-from rag.errors import RagError
+from rag.errors import ModelUnavailable
 from rag.registry import Registry
 
 RUNTIMES = Registry("seq2seq runtime")
-
-
-class ModelUnavailable(RagError):
-    """The configured weights are not on this machine."""
 
 
 def from_local(loader, model: str):

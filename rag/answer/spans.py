@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import RagError
+from rag.errors import ModelFileError
 
 FILES = ("model.onnx", "tokenizer.json", "reader.json")
 REBUILD = "rag train-reader --data TRAIN.jsonl --dev DEV.jsonl --out {folder} (see its MODEL_CARD.md)"
@@ -36,10 +36,6 @@ class Span:
 def load_span_model(folder: Path, threads: int = 1) -> SpanModel:
     """One session per model folder: every index snapshot's reader shares it (it never depends on the index)."""
     return SpanModel(folder, threads)
-
-
-class ModelFileError(RagError):
-    """A reader model file is missing, truncated or does not match the others."""
 
 
 class SpanModel:

@@ -16,7 +16,8 @@ from rag.contracts import Chunk
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index import vectors as vector_index
-from rag.index.persist import FORMAT_VERSION, IndexCorrupt, IndexMissing, load, save_locked, writer_lock
+from rag.errors import IndexCorrupt, IndexMissing
+from rag.index.persist import FORMAT_VERSION, load, save_locked, writer_lock
 from rag.index.store import Store
 from rag.load import Document, corpus_hashes, document_ids, load_corpus, read_document
 from rag.nlp import load_nlp

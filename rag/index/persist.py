@@ -21,7 +21,7 @@ import faiss
 from rag.atomic import fsync, write_bytes
 from rag.clean import Block
 from rag.contracts import Chunk
-from rag.errors import RagError
+from rag.errors import IndexCorrupt, IndexMissing, RagError
 from rag.index import vectors as vector_index
 from rag.index.store import Store
 from rag.load import Document
@@ -29,14 +29,6 @@ from rag.load import Document
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 FILES = ("manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "stems.jsonl")
-
-
-class IndexMissing(RagError):
-    """No index has been built in this folder yet."""
-
-
-class IndexCorrupt(RagError):
-    """The files on disk cannot be trusted; rebuilding fixes it."""
 
 
 def save(store: Store, index_dir: Path) -> Path:

@@ -8,7 +8,8 @@ import pytest
 
 from rag.answer import PACKAGED_READER
 from rag.answer.neural import locate
-from rag.answer.spans import ModelFileError, SpanModel
+from rag.answer.spans import SpanModel
+from rag.errors import ModelFileError
 from rag.contracts import Chunk, Hit, Sentence
 from tests.test_cli import rag
 

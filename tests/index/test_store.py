@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rag.index import persist as index_module
-from rag.index.persist import IndexCorrupt, IndexMissing, load, save
+from rag.errors import IndexCorrupt, IndexMissing
+from rag.index.persist import load, save
 from rag.index.build import build_store, open_store
 from rag.settings import Settings
 
