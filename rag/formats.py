@@ -69,8 +69,30 @@ def pdf_text(data: bytes, budget: Budget) -> str:
     reader = PdfReader(io.BytesIO(data))
     if len(reader.pages) > MAX_PAGES:
         raise TooLong(f"{budget.name}: {len(reader.pages):,} pages; the most is {MAX_PAGES:,}")
-    pages = [budget.take((page.extract_text() or "").strip()) for page in reader.pages]
-    return "\n\n".join(pages).strip() + "\n"
+    pages = [budget.take(paragraphs(page.extract_text() or "")) for page in reader.pages]
+    return "\n\n".join(page for page in pages if page).strip() + "\n"
+
+
+def paragraphs(page: str) -> str:
+    """A PDF page's lines rebuilt into paragraphs (a PDF has lines, not paragraphs: a line break is not a sentence
+    end). A line well short of the page's typical full line ends its paragraph, as a paragraph's last line or
+    a heading does; a word hyphenated across lines is joined again, keeping its hyphen ("state-owned")."""
+    lines = [" ".join(line.split()) for line in page.splitlines()]
+    lengths = sorted(len(line) for line in lines if line)
+    if not lengths:
+        return ""
+    full = lengths[(len(lengths) * 3) // 4]  # a typical full line
+    blocks, current = [], ""
+    for line in lines + [""]:
+        if line:
+            if current.endswith("-") and line[:1].islower():
+                current += line
+            else:
+                current = f"{current} {line}" if current else line
+        if current and (not line or len(line) < 0.7 * full):
+            blocks.append(current)
+            current = ""
+    return "\n\n".join(blocks)
 
 
 def docx_text(data: bytes, budget: Budget) -> str:

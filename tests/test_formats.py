@@ -97,6 +97,24 @@ def test_a_pdf_article_is_answered_and_cited_in_its_extracted_text(tmp_path):
     assert pipeline.store.documents["port"].text[citation.start : citation.end] == citation.quote
 
 
+def test_pdf_lines_are_rebuilt_into_paragraphs_so_sentences_run_across_line_breaks():
+    from rag.formats import converted_text
+
+    lines = ["Busan opens a robotics port",
+             "The city of Busan announced on Monday that it will open an",
+             "automated robotics port in 2031. The port will cost 3.2 trillion",
+             "won and employ 1,400 engineers. Critics called the state-",
+             "owned port too costly.",
+             "The mayor said the port would pay for itself within ten years",
+             "of opening."]
+    blocks = converted_text("port.pdf", pdf_bytes(lines)).strip().split("\n\n")
+    assert blocks == [
+        "Busan opens a robotics port",
+        "The city of Busan announced on Monday that it will open an automated robotics port in 2031. The port will "
+        "cost 3.2 trillion won and employ 1,400 engineers. Critics called the state-owned port too costly.",
+        "The mayor said the port would pay for itself within ten years of opening."]
+
+
 def test_docx_tables_are_extracted_in_reading_order():
     from rag.formats import converted_text
 
