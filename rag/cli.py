@@ -373,6 +373,9 @@ def train_reader(
     \b
     Example: rag train-reader --data ../shared/data/qa/train.jsonl --dev ../shared/data/qa/dev.jsonl --out runs/r1
     """
+    from rag.registry import require
+
+    require("rag train-reader", ("torch", "transformers", "accelerate"), extra="train")
     from rag.train.run import Recipe, train_reader as run
 
     recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,

@@ -2,24 +2,40 @@
 
 Each kind has one `Registry`; a backend registers a factory under its name, and the factory does the
 heavy imports, so listing or checking names imports nothing. An unknown name is one error listing the choices.
+A backend whose packages come with an optional install (torch is most of an install's size, and answering
+needs none of it) names them, and choosing it without them is one error saying what to install.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
 from rag.errors import RagError
+
+TORCH = ("torch", "transformers")  # the `torch` extra: pip install 'rag-news[torch]'
+
+
+def require(what: str, modules: tuple[str, ...], extra: str = "torch") -> None:
+    """One clear error when an optional package is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RagError(f"{what} needs {', '.join(missing)}, which this install leaves out: "
+                       f"pip install 'rag-news[{extra}]' (or make install)")
 
 
 class Registry:
     def __init__(self, kind: str):
         self.kind = kind
         self._factories: dict[str, Callable[..., Any]] = {}
+        self._needs: dict[str, tuple[str, ...]] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(self, name: str, needs: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`needs`: modules of the optional `torch` extra the backend imports."""
         def add(factory: Callable[..., Any]) -> Callable[..., Any]:
             self._factories[name] = factory
+            self._needs[name] = needs
             return factory
 
         return add
@@ -33,4 +49,5 @@ class Registry:
         return name
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._factories[self.check(name)](*args, **kwargs)
+        require(f"the {self.kind} {name!r}", self._needs[self.check(name)])
+        return self._factories[name](*args, **kwargs)

@@ -156,3 +156,17 @@ def test_ctrl_c_during_indexing_stops_promptly_and_leaves_the_index_unchanged(pi
     assert run.wait(timeout=60) == 130
     assert seen.decode().strip().splitlines()[-1].endswith("error: interrupted; the index is unchanged")
     assert (index / "CURRENT").read_bytes() == before and len(load(index).documents) == 5
+
+
+def test_answering_needs_no_torch(tmp_path):
+    """`make ask` installs no torch: indexing (the embedding model's ONNX file written from its weights) and
+    answering run with torch, transformers and sentence-transformers unimportable."""
+    blocked = "import sys; [sys.modules.__setitem__(m, None) for m in ('torch', 'transformers', 'sentence_transformers')]"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {
+        "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_CACHE_DIR": str(tmp_path / "cache"),
+        "RAG_SOURCE_DIR": str(ROOT / "seeds")}
+    done = subprocess.run([sys.executable, "-c", f"{blocked}; from rag.cli import main; main()", "ask",
+                           "How much national budget did Gwangju secure this year?"],
+                          env=environment, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("62.6 billion KRW [1]") and list((tmp_path / "cache").rglob("model.onnx"))

@@ -45,10 +45,9 @@ def _rules(settings, store, nlp) -> Answerer:
 @ANSWERERS.register("seq2seq")
 def _seq2seq(settings, store, nlp) -> Answerer:
     from rag.answer.generators import make_generator
-    from rag.errors import ModelUnavailable
     from rag.answer.seq2seq import Seq2SeqAnswerer
     from rag.answer.terms import PassageCoverage
-    from rag.errors import RagError
+    from rag.errors import ModelUnavailable, RagError
 
     try:
         generator = make_generator(settings.seq2seq_runtime, settings.seq2seq_model, settings.cache_dir)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.atomic import replacing
 from rag.errors import ModelUnavailable
-from rag.registry import Registry
+from rag.registry import TORCH, Registry
 
 RUNTIMES = Registry("seq2seq runtime")
 
@@ -93,8 +93,9 @@ def converted_model(model: Path, cache_dir: Path, quantization: str = "int8") ->
     return target
 
 
-RUNTIMES.register("transformers")(lambda model, cache_dir: TransformersGenerator(model))
-RUNTIMES.register("ctranslate2")(lambda model, cache_dir: CTranslate2Generator(model, cache_dir))
+RUNTIMES.register("transformers", needs=TORCH)(lambda model, cache_dir: TransformersGenerator(model))
+RUNTIMES.register("ctranslate2", needs=("ctranslate2", "transformers"))(
+    lambda model, cache_dir: CTranslate2Generator(model, cache_dir))
 
 
 def make_generator(runtime: str, model: str, cache_dir: Path):

