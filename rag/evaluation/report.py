@@ -21,9 +21,17 @@ ROWS = [
 ]
 
 
-def table(runs: list[dict]) -> list[list[str]]:
-    header = ["metric"] + [run["config"] for run in runs]
-    return [header] + [[name] + [fmt.format(run["metrics"][name]) for run in runs] for name, fmt in ROWS]
+def table(runs: list[dict], intervals: bool = False) -> list[list[str]]:
+    """One row per metric, one column per run; with `intervals`, the headline metrics carry their 95% bootstrap
+    interval."""
+    header = ["metric"] + [run["config"] + (" (baseline)" if run.get("baseline") else "") for run in runs]
+
+    def value(run: dict, name: str, fmt: str) -> str:
+        text = fmt.format(run["metrics"][name])
+        low_high = run.get("intervals", {}).get(name) if intervals else None
+        return f"{text} [{fmt.format(low_high[0])}, {fmt.format(low_high[1])}]" if low_high else text
+
+    return [header] + [[name] + [value(run, name, fmt) for run in runs] for name, fmt in ROWS]
 
 
 def text_table(runs: list[dict]) -> str:
@@ -34,15 +42,25 @@ def text_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+HEADLINE_ROWS = ("em", "f1", "citation_precision", "citation_recall", "abstention_accuracy", "false_abstention_rate",
+                 "low_share", "recall@5")
 FAILURES_SHOWN = 50  # per configuration; predictions.jsonl holds every question
 
 
 def markdown(runs: list[dict], meta: dict) -> str:
-    rows = table(runs)
+    rows = table(runs, intervals=True)
     out = ["# Evaluation report\n", f"Dataset `{meta['dataset']}`, split `{meta['split'] or 'all'}`, "
            f"{runs[0]['metrics']['questions']} questions ({runs[0]['metrics']['answerable']} answerable); "
-           f"{meta['created']}.\n", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+           f"{meta['created']}. Brackets: 95% bootstrap intervals over questions (1,000 resamples).\n",
+           "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    splits = sorted({s for run in runs for s in run.get("splits", {})})
+    if splits:  # choose settings on dev, report test: each split on its own
+        columns = [(run, s) for s in splits for run in runs]
+        out += ["\n## By split\n", "| metric | " + " | ".join(f"{run['config']} ({s}, "
+                f"{run['splits'][s]['questions']} q)" for run, s in columns) + " |", "|" + "---|" * (len(columns) + 1)]
+        out += [f"| {name} | " + " | ".join(fmt.format(run["splits"][s][name]) for run, s in columns) + " |"
+                for name, fmt in ROWS if name in HEADLINE_ROWS]
     for run in runs:
         failed = [p for p in run["predictions"] if not p["correct"]]
         out += [f"\n## Failing questions: {run['config']} ({len(failed)} of {len(run['predictions'])})\n",
@@ -76,18 +94,23 @@ def plot(runs: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (quality, left, right) = plt.subplots(1, 3, figsize=(16, 4))
-    names = ["em", "f1", "abstention_accuracy", "citation_precision"]
+    fig, (quality, left, right) = plt.subplots(1, 3, figsize=(20, 4.5), gridspec_kw={"width_ratios": [2, 1, 1]})
+    names = ["em", "f1", "abstention_accuracy", "false_abstention_rate", "citation_precision", "citation_recall"]
     width = 0.8 / len(runs)
     for i, run in enumerate(runs):
-        quality.bar([n + i * width for n in range(len(names))], [run["metrics"][name] for name in names], width,
-                    label=run["config"])
+        values = [run["metrics"][name] for name in names]
+        spans = [run.get("intervals", {}).get(name) for name in names]
+        errors = [[v - s[0] if s else 0 for v, s in zip(values, spans)], [s[1] - v if s else 0 for v, s in zip(values, spans)]]
+        bars = quality.bar([n + i * width for n in range(len(names))], values, width, yerr=errors, capsize=3,
+                           label=run["config"] + (" (baseline)" if run.get("baseline") else ""))
+        quality.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
         ks = [1, 3, 5, 10]
         left.plot(ks, [run["metrics"][f"recall@{k}"] for k in ks], marker="o", label=run["config"])
         right.hist([p["timings_ms"]["total"] for p in run["predictions"]], bins=30, alpha=0.5, label=run["config"])
     quality.set_xticks([n + 0.4 - width / 2 for n in range(len(names))],
-                       ["EM", "F1", "abstention\naccuracy", "citation\nprecision"])
-    quality.set(title="Answer quality", ylim=(0, 1.05))
+                       ["EM", "F1", "abstention\naccuracy", "false\nabstention", "citation\nprecision",
+                        "citation\nrecall"])
+    quality.set(title="Answer quality (bars: 95% bootstrap intervals)", ylim=(0, 1.12))
     left.set(title="Retrieval recall@k", xlabel="k", ylabel="recall", ylim=(0, 1.05))
     right.set(title="Latency per question", xlabel="total ms", ylabel="questions")
     for axes in (quality, left, right):

@@ -34,8 +34,31 @@ def run_config(pipeline: Pipeline, examples: list[Example], config: Config, prog
         result = pipeline.ask(example.question, config.k, config.answerer, config.retrieval, depth=max(RECALL_KS))
         predictions.append(_score(example, config, result))
     elapsed = time.perf_counter() - started
+    splits = sorted({p["split"] for p in predictions if p["split"]})
     return {"config": config.name, "answerer": config.answerer, "retrieval": config.retrieval, "k": config.k,
-            "metrics": summarise(predictions, elapsed), "predictions": predictions}
+            "metrics": summarise(predictions, elapsed), "intervals": intervals(predictions),
+            "splits": {s: summarise([p for p in predictions if p["split"] == s], elapsed) for s in splits}
+            if len(splits) > 1 else {},
+            "predictions": predictions}
+
+
+HEADLINE = ("f1", "em", "abstention_accuracy", "false_abstention_rate", "citation_precision", "citation_recall")
+
+
+def intervals(predictions: list[dict], resamples: int = 1000, seed: int = 13) -> dict[str, tuple[float, float]]:
+    """95% bootstrap intervals of the headline metrics, resampling questions: on about 100 questions a
+    difference of a few points is often within them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {name: [] for name in HEADLINE}
+    for _ in range(resamples):
+        sample = [predictions[i] for i in rng.integers(0, len(predictions), len(predictions))]
+        scored = summarise(sample, 0.0, timings=False)
+        for name in HEADLINE:
+            draws[name].append(scored[name])
+    return {name: (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+            for name, values in draws.items()}
 
 
 def _score(example: Example, config: Config, result: Result) -> dict:
@@ -63,7 +86,7 @@ def _score(example: Example, config: Config, result: Result) -> dict:
     return row
 
 
-def summarise(predictions: list[dict], elapsed: float) -> dict:
+def summarise(predictions: list[dict], elapsed: float, timings: bool = True) -> dict:
     answerable = [p for p in predictions if p["answerable"]]
     mean = lambda values: sum(values) / len(values) if values else 0.0  # noqa: E731
     summary = {"questions": len(predictions), "answerable": len(answerable)}
@@ -87,8 +110,9 @@ def summarise(predictions: list[dict], elapsed: float) -> dict:
     summary["low_share"] = mean([float(p["confidence"] == "low") for p in given])
     for tier in ("high", "low"):
         summary[f"{tier}_f1"] = mean([p["f1"] for p in answerable if p["confidence"] == tier])
-    for stage in ("retrieve", "answer", "total"):
-        for name, value in metrics.percentiles([p["timings_ms"][stage] for p in predictions]).items():
-            summary[f"{stage}_ms_{name}"] = value
-    summary["questions_per_second"] = len(predictions) / elapsed if elapsed else 0.0
+    if timings:
+        for stage in ("retrieve", "answer", "total"):
+            for name, value in metrics.percentiles([p["timings_ms"][stage] for p in predictions]).items():
+                summary[f"{stage}_ms_{name}"] = value
+        summary["questions_per_second"] = len(predictions) / elapsed if elapsed else 0.0
     return summary

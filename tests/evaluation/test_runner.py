@@ -99,3 +99,19 @@ def test_quality_guard_on_public_dev_data(workdir):
                "--out", str(workdir / "dev"), *flags, tmp_path=workdir)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads((workdir / "dev" / "report.json").read_text())["runs"][0]["metrics"]["questions"] == len(lines)
+
+
+@pytest.mark.slow
+def test_by_default_the_reader_is_compared_with_the_rules_baseline_with_intervals_and_splits(workdir):
+    done = rag("eval", "--limit", "12", "--out", str(workdir / "default"), tmp_path=workdir)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((workdir / "default" / "report.json").read_text())
+    assert [(r["answerer"], r.get("baseline", False)) for r in report["runs"]] == [("neural", False), ("rules", True)]
+    for run in report["runs"]:
+        for name, (low, high) in run["intervals"].items():
+            assert low <= run["metrics"][name] <= high, name
+        assert set(run["splits"]) == {"dev", "test"}  # the sample holds both; each is scored on its own
+        assert sum(s["questions"] for s in run["splits"].values()) == 12
+    markdown = (workdir / "default" / "report.md").read_text()
+    assert "rules+hybrid@5 (baseline)" in markdown and "## By split" in markdown and "95% bootstrap" in markdown
+    assert (workdir / "default" / "eval.png").stat().st_size > 0
