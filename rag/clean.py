@@ -40,6 +40,15 @@ class Block:
     end: int
 
 
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:[^\n]*\n){0,40}?---[ \t]*(?:\r?\n|\Z)")
+
+
+def front_matter_end(text: str) -> int:
+    """Where a `---` block of `key: value` lines at the very start of a file ends; 0 when there is none."""
+    match = FRONT_MATTER.match(text)
+    return match.end() if match else 0
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     """Non-empty lines as (start, end) offsets with surrounding whitespace and a Markdown heading's #s trimmed."""
     spans = []
@@ -68,6 +77,10 @@ def clean(text: str) -> tuple[str, list[Block]]:
     """Split a scraped article into (title, blocks); captions are marked, never part of the body."""
     lines = _lines(text)
     kinds: list[str | None] = [None] * len(lines)
+    matter = front_matter_end(text)
+    for i, (s, e) in enumerate(lines):  # Markdown front matter (date, author…) is metadata, not article text
+        if s < matter:
+            kinds[i] = "drop"
 
     for i, (s, e) in enumerate(lines):
         line = text[s:e]

@@ -128,6 +128,10 @@ def ask(
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
     doc_ids: DocIdsOpt = None,
+    since: Annotated[Optional[str], typer.Option(help="Only articles published on or after this date (YYYY-MM-DD); "
+                                                      "undated ones as RAG_UNDATED says (include).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only articles published on or before this date "
+                                                      "(YYYY-MM-DD).")] = None,
     as_json: JsonOpt = False,
 ):
     """Answer a question, citing the passages it comes from.
@@ -137,13 +141,15 @@ def ask(
     """
     from rag.answer import check_answerer
     from rag.cite import UNSURE
-    from rag.inputs import validate_question
+    from rag.inputs import validate_date, validate_question
 
     validate_question(question)  # fail fast, before loading any model
+    since_date, until_date = validate_date(since, "--since"), validate_date(until, "--until")
     if answerer is not None:
         check_answerer(answerer)
     settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir)
-    result = open_pipeline(settings).ask(question, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None)
+    result = open_pipeline(settings).ask(question, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None,
+                                         since=since_date, until=until_date)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -154,7 +160,8 @@ def ask(
     if sources:
         typer.echo("\nSources:" if result.citations else "\nClosest passages:")
     for c in sources:
-        typer.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+        about = ", ".join(x for x in (c.published, f"by {c.byline}" if c.byline else None, c.url) if x)
+        typer.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{', ' + about if about else ''})")
         typer.echo(textwrap.fill(f'"{c.quote}"', width=100, initial_indent="      ", subsequent_indent="      "))
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)

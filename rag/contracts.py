@@ -118,6 +118,9 @@ class Citation:
     score: float
     answer_start: int | None = None  # the answer span inside the quote, when it is verbatim
     answer_end: int | None = None
+    published: str | None = None  # the article's date (YYYY-MM-DD), source URL and byline, when it has them
+    url: str | None = None
+    byline: str | None = None
 
 
 @dataclass

@@ -53,6 +53,27 @@ def converted_text(name: str, data: bytes) -> str:
     return text
 
 
+def converted_meta(name: str, data: bytes) -> dict[str, str | None]:
+    """published / url / byline from an HTML page's meta tags or a DOCX file's core properties; {} when the file
+    has none or cannot be read (its text extraction reports that)."""
+    suffix = Path(name).suffix.lower()
+    try:
+        if suffix in (".html", ".htm"):
+            import trafilatura
+
+            found = trafilatura.extract_metadata(data)
+            return {"published": found.date, "url": found.url, "byline": found.author} if found else {}
+        if suffix == ".docx":
+            from docx import Document
+
+            properties = Document(io.BytesIO(data)).core_properties
+            return {"published": properties.created.date().isoformat() if properties.created else None,
+                    "byline": properties.author}
+    except Exception:  # a damaged file: converted_text says so when the text is read
+        return {}
+    return {}
+
+
 def html_text(data: bytes, budget: Budget) -> str:
     """The article's main text (trafilatura drops menus, footers and ads), under its title."""
     import trafilatura

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from rag.errors import RagError
 
@@ -40,6 +41,16 @@ def validate_doc_id(doc_id: str) -> str:
     if not DOC_ID.match(doc_id) or ".." in doc_id:
         raise RagError(f"invalid document id {doc_id!r}: use letters, digits, '.', '_' and '-'")
     return doc_id
+
+
+def validate_date(value: str | date | None, name: str) -> date | None:
+    """A `since` / `until` filter: a date, or a string starting YYYY-MM-DD."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise RagError(f"{name}: give a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def foreign_script(question: str) -> str | None:

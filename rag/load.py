@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.clean import Block, clean
+from rag.clean import Block, clean, front_matter_end
 from rag.errors import RagError, TooLong
-from rag.formats import CONVERTED, MAX_CHARS, TEXT, converted_text
+from rag.formats import CONVERTED, MAX_CHARS, TEXT, converted_meta, converted_text
 
 SUFFIXES = TEXT + CONVERTED
 MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
@@ -24,13 +25,41 @@ class Document:
     text: str  # the original file, unchanged: citation offsets index into it
     title: str
     blocks: list[Block]
+    meta: dict[str, str] = field(default_factory=dict)  # published (YYYY-MM-DD), url, byline: when the file says
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def document_from_text(doc_id: str, text: str, path: str = "") -> Document:
+# Front matter keys (and HTML/DOCX fields, in formats.py) that mean each piece of metadata.
+META_KEYS = {"published": ("published", "date", "published_at", "pubdate"), "url": ("url", "source", "link"),
+             "byline": ("byline", "author", "authors", "by")}
+
+
+def front_matter(text: str) -> dict[str, str]:
+    """published / url / byline from a Markdown front matter block (`key: value` lines between `---` lines)."""
+    end = front_matter_end(text)
+    pairs = {}
+    for line in text[:end].splitlines()[1:-1]:
+        key, colon, value = line.partition(":")
+        if colon:
+            pairs[key.strip().lower()] = value.strip().strip("'\"")
+    return tidy_meta({name: next((pairs[k] for k in keys if pairs.get(k)), "") for name, keys in META_KEYS.items()})
+
+
+def tidy_meta(meta: dict[str, str | None]) -> dict[str, str]:
+    """Only what is there; a published date as YYYY-MM-DD (a date that cannot be read is left out)."""
+    tidy = {name: " ".join(str(value).split()) for name, value in meta.items() if value and str(value).strip()}
+    if "published" in tidy:
+        try:
+            tidy["published"] = date.fromisoformat(tidy["published"][:10]).isoformat()
+        except ValueError:
+            del tidy["published"]
+    return tidy
+
+
+def document_from_text(doc_id: str, text: str, path: str = "", meta: dict[str, str] | None = None) -> Document:
     if not text.strip():
         raise RagError(f"document {doc_id!r} is empty")
     if "\x00" in text:
@@ -42,7 +71,8 @@ def document_from_text(doc_id: str, text: str, path: str = "") -> Document:
     title, blocks = clean(text)
     if not any(b.kind in ("body", "subtitle") for b in blocks):
         raise RagError(f"document {doc_id!r} has no article text left after cleaning")
-    return Document(doc_id=doc_id, path=path, text=text, title=title or doc_id, blocks=blocks)
+    return Document(doc_id=doc_id, path=path, text=text, title=title or doc_id, blocks=blocks,
+                    meta=(meta or {}) | front_matter(text))
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -66,7 +96,13 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    return document_from_text(doc_id or path.stem, file_text(path.name, data), str(path))
+    return document_from_text(doc_id or path.stem, file_text(path.name, data), str(path), file_meta(path.name, data))
+
+
+def file_meta(name: str, data: bytes) -> dict[str, str]:
+    """published / url / byline that an HTML or DOCX file carries in its own fields (Markdown's front matter is
+    read from the text)."""
+    return tidy_meta(converted_meta(name, data)) if Path(name).suffix.lower() in CONVERTED else {}
 
 
 def file_text(name: str, data: bytes) -> str:

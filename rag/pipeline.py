@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 
 from rag.answer import Answerer, make_answerer
 from rag.atomic import removing, write_bytes
@@ -25,9 +26,9 @@ from rag.index import open_index
 from rag.index.build import chunk, file_ids, log_to_stderr, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import Searchable, Store
-from rag.inputs import foreign_script, validate_doc_id, validate_k, validate_question
+from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
 from rag.formats import CONVERTED, TEXT
-from rag.load import Document, document_from_text
+from rag.load import Document, document_from_text, file_meta
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
@@ -70,7 +71,7 @@ class Pipeline:
         corpus keeps it as it came, so the text stays derived. A failure while saving puts the corpus back;
         a crash leaves the file newer than the index, and the next start or sync brings it in."""
         validate_doc_id(doc_id)
-        document = document_from_text(doc_id, text)
+        document = document_from_text(doc_id, text, meta=file_meta(*original) if original else None)
         chunks = chunk(document, self.nlp, self.embedder, self.settings)
         vectors = self.embedder.encode([c.embedding_text() for c in chunks])
         if self.store.shared:  # one transaction in the database, seen by every replica on its next question
@@ -179,14 +180,17 @@ class Pipeline:
 
     def ask(
         self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None,
-        depth: int = 0, doc_ids: list[str] | None = None, context: str = "",
+        depth: int = 0, doc_ids: list[str] | None = None, context: str = "", since: str | date | None = None,
+        until: str | date | None = None,
     ) -> Result:
         """Answer from the top k passages of one snapshot. `depth` retrieves more, for scoring retrieval,
-        and lists their documents in `result.retrieved`; the answer still reads only the top k. `doc_ids`
-        restricts retrieval to those documents, before ranking. `context` (a conversation's previous question)
+        and lists their documents in `result.retrieved`; the answer still reads only the top k. `doc_ids`,
+        `since` and `until` (published dates, inclusive; undated documents as `settings.undated` says)
+        restrict retrieval to those documents, before ranking. `context` (a conversation's previous question)
         is searched with the question, never read as part of it."""
         question = validate_question(question)
         k = validate_k(k or self.settings.k)
+        since, until = validate_date(since, "since"), validate_date(until, "until")
         script = foreign_script(question)
         if script:
             return cite(question, abstain(f"the question is written in {script} script, and the index and the "
@@ -194,12 +198,20 @@ class Pipeline:
         snapshot = self.snapshot  # taken once: a write during this question cannot mix two index versions
         reader = snapshot.answerer(answerer)
         allowed = known_documents(doc_ids, snapshot.store)
+        if since or until:
+            allowed = published_between(snapshot.store, since, until, self.settings.undated, allowed)
+            if not allowed:
+                return cite(question, abstain(f"no indexed article was published {period(since, until)}"), [])
         started = time.perf_counter()
         query = f"{question} {context}" if context else question
         hits = snapshot.retriever(retrieval).search(query, max(k, depth), allowed)  # 5. retrieve
         retrieved = time.perf_counter()
         draft = reader.answer(question, hits[:k])  # 6. answer
-        result = cite(question, draft, hits[:k], articles(snapshot.store))  # 7. cite
+        documents = cached_documents(snapshot.store)
+        result = cite(question, draft, hits[:k], lambda doc_id: getattr(documents(doc_id), "text", None))  # 7. cite
+        for citation in result.citations + result.passages:  # the article's date, source and byline beside it
+            meta = getattr(documents(citation.doc_id), "meta", {})
+            citation.published, citation.url, citation.byline = (meta.get(m) for m in ("published", "url", "byline"))
         finished = time.perf_counter()
         result.retrieved = [hit.chunk.doc_id for hit in hits]
         result.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
@@ -208,17 +220,39 @@ class Pipeline:
         return result
 
 
-def articles(store: Searchable) -> Callable[[str], str | None]:
-    """Each document's original text, fetched once per question, for `cite` to check quotes against."""
-    texts: dict[str, str | None] = {}
+def cached_documents(store: Searchable) -> Callable[[str], Document | None]:
+    """Each cited document fetched once per question: `cite` checks quotes against its text, and citations
+    carry its date, source and byline."""
+    found: dict[str, Document | None] = {}
 
-    def article(doc_id: str) -> str | None:
-        if doc_id not in texts:
-            document = store.documents.get(doc_id)
-            texts[doc_id] = document.text if document is not None else None
-        return texts[doc_id]
+    def document(doc_id: str) -> Document | None:
+        if doc_id not in found:
+            found[doc_id] = store.documents.get(doc_id)
+        return found[doc_id]
 
-    return article
+    return document
+
+
+def published_between(store: Searchable, since: date | None, until: date | None, undated: str,
+                      allowed: frozenset[str] | None) -> frozenset[str]:
+    """The documents published in [since, until] (among `allowed`); undated ones when `undated` is "include"."""
+    chosen = set()
+    for doc_id, document in store.documents.items():
+        if allowed is not None and doc_id not in allowed:
+            continue
+        published = document.meta.get("published")
+        if published is None:
+            if undated == "include":
+                chosen.add(doc_id)
+        elif (since is None or published >= since.isoformat()) and (until is None or published <= until.isoformat()):
+            chosen.add(doc_id)
+    return frozenset(chosen)
+
+
+def period(since: date | None, until: date | None) -> str:
+    if since and until:
+        return f"between {since} and {until}"
+    return f"since {since}" if since else f"until {until}"
 
 
 def known_documents(doc_ids: list[str] | None, store: Searchable) -> frozenset[str] | None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
 
+    undated: Literal["include", "exclude"] = Field(
+        "include", description="How since/until filters treat documents with no published date: include them "
+        "(the default: most files carry no date) or exclude them.")
     answerer: str = Field("neural", description="neural | rules | seq2seq")
     reader_model: Path | None = Field(
         None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "

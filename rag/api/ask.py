@@ -33,7 +33,7 @@ async def page():
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
 async def ask(body: AskRequest, request: Request):
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until)
     return result.to_dict()
 
 
@@ -42,7 +42,7 @@ async def ask_stream(body: AskRequest, request: Request):
     """Events: `answer` (answer, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
     then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until)
     return EventStream(answer_events(result.to_dict()))
 
 

@@ -15,6 +15,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api.common import OPENAI_ERRORS, EventStream, HTTPProblem, admitted, current
+from rag.api.schemas import SINCE, UNTIL
 from rag.contracts import Result
 from rag.errors import RagError
 from rag.inputs import MAX_QUESTION_CHARS, validate_question
@@ -64,6 +66,8 @@ class ChatRequest(BaseModel):
     stream_options: StreamOptions | None = None
     doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
                                       description="Search only these documents (an extension to OpenAI's format).")
+    since: date | None = Field(None, description=SINCE)
+    until: date | None = Field(None, description=UNTIL)
 
     def turns(self) -> list[tuple[str, str]]:
         return [(m.role, m.text()) for m in self.messages]
@@ -88,7 +92,8 @@ async def chat_completions(body: ChatRequest, request: Request):
 
     def answer() -> tuple[str, Result, dict]:
         question = standalone(turns, pipeline.nlp)
-        result = pipeline.ask(question.text, doc_ids=body.doc_ids, context=question.context)
+        result = pipeline.ask(question.text, doc_ids=body.doc_ids, context=question.context, since=body.since,
+                              until=body.until)
         if question.unresolved:  # asked as written: say so, and hold the answer as unsure
             words = ", ".join(f'"{w}"' for w in question.unresolved)
             result.notes.append(f"could not tell what {words} refers to from the conversation, so the question was "

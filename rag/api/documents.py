@@ -117,4 +117,4 @@ async def document_from_request(request: Request) -> tuple[str, str, tuple[str, 
 
 def summary(document: Document, chunks: int, replaced: bool = False) -> DocumentSummary:
     return DocumentSummary(doc_id=document.doc_id, title=document.title, chunks=chunks, characters=len(document.text),
-                           replaced=replaced)
+                           replaced=replaced, **document.meta)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,6 +18,11 @@ QUESTION_SCHEMA = {
 }
 
 
+SINCE = ("Search only documents published on or after this date (YYYY-MM-DD); documents without a date are "
+         "included unless the server sets RAG_UNDATED=exclude.")
+UNTIL = "Search only documents published on or before this date (YYYY-MM-DD); undated ones as for `since`."
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt or unsupported field is a 422, not silently ignored
 
@@ -26,6 +32,8 @@ class AskRequest(BaseModel):
                                  json_schema_extra={"enum": [*ANSWERERS.names(), None]})
     doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
                                       description="Search only these documents (ids from GET /documents).")
+    since: date | None = Field(None, description=SINCE)
+    until: date | None = Field(None, description=UNTIL)
 
     @field_validator("question")
     @classmethod
@@ -47,6 +55,9 @@ class CitationOut(BaseModel):
     score: float
     answer_start: int | None = None
     answer_end: int | None = None
+    published: str | None = Field(None, description="The article's date (YYYY-MM-DD), when its file gives one.")
+    url: str | None = Field(None, description="The article's source URL, when its file gives one.")
+    byline: str | None = Field(None, description="The article's author, when its file gives one.")
 
 
 class AskResponse(BaseModel):
@@ -79,6 +90,9 @@ class DocumentSummary(BaseModel):
     chunks: int
     characters: int
     replaced: bool = Field(False, description="True when a write replaced a document of the same id.")
+    published: str | None = Field(None, description="Date (YYYY-MM-DD), from the file's metadata or front matter.")
+    url: str | None = None
+    byline: str | None = None
 
 
 class DocumentBlock(BaseModel):

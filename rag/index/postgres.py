@@ -293,10 +293,10 @@ class Documents(Mapping):
     def _query(self, where: str = "", params: tuple = ()) -> list[Document]:
         with self.pool.connection() as connection:
             rows = connection.execute(
-                f"SELECT id, coalesce(file, ''), text, title, blocks FROM rag_documents {where} ORDER BY id",
+                f"SELECT id, coalesce(file, ''), text, title, blocks, meta FROM rag_documents {where} ORDER BY id",
                 params).fetchall()
-        return [Document(doc_id, path, text, title, [Block(*b) for b in blocks])
-                for doc_id, path, text, title, blocks in rows]
+        return [Document(doc_id, path, text, title, [Block(*b) for b in blocks], meta)
+                for doc_id, path, text, title, blocks, meta in rows]
 
     def __getitem__(self, doc_id: str) -> Document:
         found = self._query("WHERE id = %s", (doc_id,)) if storable(doc_id) else []
@@ -404,6 +404,8 @@ def _create_or_check(connection: psycopg.Connection, expected: dict, url: str) -
         if not connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]:
             _create(connection, expected)
             return
+        # Added after schema 2 without changing what is stored: a database made before it gains the column.
+        connection.execute("ALTER TABLE rag_documents ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}'")
     _check(connection, expected, url)
 
 
@@ -430,7 +432,8 @@ def _create(connection: psycopg.Connection, expected: dict) -> None:
             chunks bigint NOT NULL DEFAULT 0, stem_tokens bigint NOT NULL DEFAULT 0);
         CREATE TABLE rag_documents (
             id text PRIMARY KEY, title text NOT NULL, file text UNIQUE, text text NOT NULL,
-            blocks jsonb NOT NULL, sha256 text NOT NULL, added timestamptz NOT NULL DEFAULT now());
+            blocks jsonb NOT NULL, sha256 text NOT NULL, added timestamptz NOT NULL DEFAULT now(),
+            meta jsonb NOT NULL DEFAULT '{}');
         CREATE TABLE rag_terms (term text PRIMARY KEY, df bigint NOT NULL);
         CREATE TABLE rag_stems (term text PRIMARY KEY, df bigint NOT NULL);
     """)
@@ -482,9 +485,10 @@ def _insert(connection: psycopg.Connection, documents: list[tuple[Document, str 
     frequencies = [Counter(terms) for terms in chunk_stems(chunks)]
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO rag_documents (id, title, file, text, blocks, sha256) VALUES (%s, %s, %s, %s, %s, %s)",
-            [(d.doc_id, d.title, file, d.text, Jsonb([[b.kind, b.start, b.end] for b in d.blocks]), digest)
-             for d, file, digest in documents])
+            "INSERT INTO rag_documents (id, title, file, text, blocks, sha256, meta) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [(d.doc_id, d.title, file, d.text, Jsonb([[b.kind, b.start, b.end] for b in d.blocks]), digest,
+              Jsonb(d.meta)) for d, file, digest in documents])
         positions: dict[str, int] = {}
         with cursor.copy("COPY rag_chunks (doc_id, position, chunk, text, embedding, stems, tfs, length) "
                          "FROM STDIN (FORMAT BINARY)") as copy:

@@ -321,3 +321,12 @@ def test_a_database_outage_is_a_quick_json_503_and_the_server_recovers_without_a
             assert answer["answer"].startswith("62.6 billion KRW")
     finally:
         database.cleanup()
+
+
+def test_document_metadata_is_stored_and_filters_by_date(database_url, corpus, tmp_path):
+    pipeline = open_pipeline(database_url, corpus, tmp_path / "index")
+    pipeline.add_document("busan", "---\ndate: 2031-01-02\nauthor: Kim Ha-eun\n---\n" + NEW_ARTICLE)
+    assert pipeline.store.documents["busan"].meta == {"published": "2031-01-02", "byline": "Kim Ha-eun"}
+    result = pipeline.ask("How much will the Busan robotics port cost?", since="2031-01-01")
+    assert result.citations[0].doc_id == "busan" and result.citations[0].published == "2031-01-02"
+    assert set(result.retrieved) >= {"busan"}  # the undated seeds are included by default

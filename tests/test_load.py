@@ -1,0 +1,102 @@
+"""Articles' metadata (published date, source URL, byline) where the file gives it, and the date filters."""
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.load import document_from_text, read_document
+from tests.test_formats import BODY, HTML, TITLE, built_docx
+
+MARKDOWN = f"""---
+title: ignored, the heading is the title
+date: 2025-03-04
+author: "Kim Ha-eun"
+url: https://news.example/busan-port
+---
+# {TITLE}
+
+{BODY}
+"""
+
+
+def test_markdown_front_matter_is_metadata_not_article_text():
+    document = document_from_text("port", MARKDOWN)
+    assert document.meta == {"published": "2025-03-04", "url": "https://news.example/busan-port",
+                             "byline": "Kim Ha-eun"}
+    assert document.title == TITLE
+    body = " ".join(document.text[b.start : b.end] for b in document.blocks)
+    assert "Kim Ha-eun" not in body and "2025-03-04" not in body and BODY in body
+
+
+def test_html_meta_tags_and_docx_core_properties_give_metadata(tmp_path):
+    tags = ('<meta name="author" content="Park Seon-gang"><meta property="article:published_time" '
+            'content="2024-11-20T08:00:00+09:00"><link rel="canonical" href="https://news.example/port">')
+    (tmp_path / "port.html").write_text(HTML.replace("</title>", "</title>" + tags))
+    assert read_document(tmp_path / "port.html").meta == {"published": "2024-11-20", "url": "https://news.example/port",
+                                                          "byline": "Park Seon-gang"}
+
+    def build(document):
+        document.core_properties.author = "Lee Min-ji"
+        document.core_properties.created = dt.datetime(2023, 5, 6, 9, 0)
+        document.add_paragraph(TITLE)
+        document.add_paragraph(BODY)
+
+    (tmp_path / "port.docx").write_bytes(built_docx(build))
+    assert read_document(tmp_path / "port.docx").meta == {"published": "2023-05-06", "byline": "Lee Min-ji"}
+    (tmp_path / "plain.txt").write_text(f"{TITLE}\n\n{BODY}\n")
+    assert read_document(tmp_path / "plain.txt").meta == {}
+
+
+def dated(day: str | None, city: str) -> str:
+    matter = f"---\ndate: {day}\n---\n" if day else ""
+    return (f"{matter}# {city} opens a robotics port\n\nThe city of {city} announced on Monday that its robotics port "
+            f"will open in 2031 and employ 1,400 engineers. The port of {city} will cost 3.2 trillion won.\n")
+
+
+@pytest.fixture(scope="module")
+def dated_pipeline(tmp_path_factory):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("dated")
+    (root / "corpus").mkdir()
+    for name, day, city in (("old", "2023-02-01", "Busan"), ("new", "2025-06-01", "Ulsan"), ("undated", None, "Mokpo")):
+        (root / "corpus" / f"{name}.md").write_text(dated(day, city))
+    return Pipeline.open(Settings(source_dir=root / "corpus", index_dir=root / "index"), log=lambda m: None)
+
+
+def cited(result) -> set[str]:
+    """The documents the question's passages came from."""
+    return set(result.retrieved)
+
+
+@pytest.mark.slow
+def test_since_and_until_filter_by_published_date_and_undated_documents_follow_the_setting(dated_pipeline):
+    question = "How much will the robotics port cost?"
+    everything = dated_pipeline.ask(question, k=3)
+    assert cited(everything) == {"old", "new", "undated"}
+    assert cited(dated_pipeline.ask(question, k=3, since="2024-01-01")) == {"new", "undated"}
+    assert cited(dated_pipeline.ask(question, k=3, until=dt.date(2024, 1, 1))) == {"old", "undated"}
+    answered = dated_pipeline.ask(question, k=3, since="2025-06-01", until="2025-06-01")
+    assert answered.citations and {c.published for c in answered.citations + answered.passages} <= {"2025-06-01", None}
+    strict = dated_pipeline.settings.model_copy(update={"undated": "exclude"})
+    dated_pipeline.settings, before = strict, dated_pipeline.settings
+    try:
+        assert cited(dated_pipeline.ask(question, k=3, since="2024-01-01")) == {"new"}
+        nothing = dated_pipeline.ask(question, since="2030-01-01")
+        assert nothing.abstained and nothing.reason == "no indexed article was published since 2030-01-01"
+    finally:
+        dated_pipeline.settings = before
+
+
+@pytest.mark.slow
+def test_the_api_takes_since_and_until_and_lists_dates(dated_pipeline):
+    from rag.api.app import create_app
+
+    with TestClient(create_app(dated_pipeline.settings, dated_pipeline)) as client:
+        body = client.post("/ask", json={"question": "How much will the robotics port cost?", "since": "2025-01-01"})
+        assert body.status_code == 200 and body.json()["citations"][0]["doc_id"] in {"new", "undated"}
+        assert client.post("/ask", json={"question": "Who?", "since": "last week"}).status_code == 422
+        listed = {d["doc_id"]: d.get("published") for d in client.get("/documents").json()}
+        assert listed == {"old": "2023-02-01", "new": "2025-06-01", "undated": None}
