@@ -24,7 +24,7 @@ from rag.nlp import load_nlp
 from rag.settings import Settings
 
 EMBED_BATCH = 16  # chunks handed to the embedder at a time while the next ones are being chunked
-CLEANER_VERSION = 7  # bump when cleaning or annotation changes what gets indexed
+CLEANER_VERSION = 8  # bump when cleaning or annotation changes what gets indexed (8: front matter, PDF paragraphs)
 
 
 def log_to_stderr(message: str) -> None:

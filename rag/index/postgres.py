@@ -30,7 +30,7 @@ from rag.index.sparse import B, K1, chunk_stems, stems
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
 
-SCHEMA_VERSION = 2  # 2: BM25 over stored stems replaced PostgreSQL full-text ranking
+SCHEMA_VERSION = 3  # 2: BM25 over stored stems replaced PostgreSQL full-text ranking; 3: document metadata
 WRITER_LOCK = 0x7261_6700  # pg_advisory_xact_lock key: one writer at a time, across replicas
 TABLES = ("rag_chunks", "rag_terms", "rag_stems", "rag_documents", "rag_meta")
 # pgvector's defaults (m 16, ef_construction 64), searched with ef_search 600: on 100,000 clustered chunks m 24 /
@@ -404,8 +404,6 @@ def _create_or_check(connection: psycopg.Connection, expected: dict, url: str) -
         if not connection.execute("SELECT to_regclass('rag_meta') IS NOT NULL").fetchone()[0]:
             _create(connection, expected)
             return
-        # Added after schema 2 without changing what is stored: a database made before it gains the column.
-        connection.execute("ALTER TABLE rag_documents ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}'")
     _check(connection, expected, url)
 
 
