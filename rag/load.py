@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from collections import Counter
@@ -32,7 +33,8 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-# Front matter keys (and HTML/DOCX fields, in formats.py) that mean each piece of metadata.
+SIDECAR = ".meta.json"  # beside an article file, e.g. port.pdf.meta.json: its metadata
+# Front matter and sidecar keys (HTML/DOCX fields are in formats.py) that mean each piece of metadata.
 META_KEYS = {"published": ("published", "date", "published_at", "pubdate"), "url": ("url", "source", "link"),
              "byline": ("byline", "author", "authors", "by")}
 
@@ -96,7 +98,24 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    return document_from_text(doc_id or path.stem, file_text(path.name, data), str(path), file_meta(path.name, data))
+    document = document_from_text(doc_id or path.stem, file_text(path.name, data), str(path), file_meta(path.name, data))
+    document.meta |= sidecar_meta(path)
+    return document
+
+
+def sidecar_meta(path: Path) -> dict[str, str]:
+    """published / url / byline from `<article file>.meta.json` beside it, for files that cannot carry their own
+    (a .txt, a PDF); it wins over what the file says."""
+    sidecar = path.with_name(path.name + SIDECAR)
+    if not sidecar.exists():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RagError(f"{sidecar}: not a readable JSON object ({exc})") from None
+    if not isinstance(data, dict):
+        raise RagError(f"{sidecar}: must hold a JSON object such as {{\"published\": \"2025-03-04\"}}")
+    return tidy_meta({name: next((data[k] for k in keys if data.get(k)), "") for name, keys in META_KEYS.items()})
 
 
 def file_meta(name: str, data: bytes) -> dict[str, str]:
@@ -142,7 +161,7 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
     (file name -> id) keeps the ids an earlier index gave (see document_ids)."""
     files = corpus_files(source_dir)
     others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in SUFFIXES
-                    and not p.name.startswith("."))
+                    and not p.name.startswith(".") and not p.name.endswith(SIDECAR))
     if others:
         log(f"skipped {len(others)} file(s) of other types (not {', '.join(SUFFIXES)}): {', '.join(others[:5])}"
             + (" …" if len(others) > 5 else ""))
@@ -163,12 +182,16 @@ def corpus_hashes(source_dir: Path) -> dict[str, str]:
     removal (by the API, by hand, by another process) is found, file by file."""
     hashes = {}
     for path in corpus_files(source_dir):
-        stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        sidecar = path.with_name(path.name + SIDECAR)
+        stats = [(p.stat().st_mtime_ns, p.stat().st_size) for p in (path, sidecar) if p.exists()]
+        key = (str(path), *stats)
         if key not in _HASHES:  # unchanged size and time: reuse the last hash (polling stays cheap)
             if len(_HASHES) > 100_000:
                 _HASHES.clear()
-            _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = hashlib.sha256(path.read_bytes())
+            if len(stats) > 1:  # the article's metadata file counts as part of it: editing it re-indexes the article
+                digest.update(sidecar.read_bytes())
+            _HASHES[key] = digest.hexdigest()
         hashes[path.name] = _HASHES[key]
     return hashes
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.errors import RagError
 from rag.load import document_from_text, read_document
 from tests.test_formats import BODY, HTML, TITLE, built_docx
 
@@ -100,3 +101,19 @@ def test_the_api_takes_since_and_until_and_lists_dates(dated_pipeline):
         assert client.post("/ask", json={"question": "Who?", "since": "last week"}).status_code == 422
         listed = {d["doc_id"]: d.get("published") for d in client.get("/documents").json()}
         assert listed == {"old": "2023-02-01", "new": "2025-06-01", "undated": None}
+
+
+def test_a_sidecar_gives_any_file_metadata_and_editing_it_reindexes_the_article(tmp_path):
+    from rag.load import corpus_hashes, load_corpus
+
+    (tmp_path / "port.txt").write_text(f"{TITLE}\n\n{BODY}\n")
+    (tmp_path / "port.txt.meta.json").write_text('{"published": "2025-03-04T10:00:00", "source": "https://x.example/p"}')
+    logged = []
+    [document] = load_corpus(tmp_path, logged.append)
+    assert document.meta == {"published": "2025-03-04", "url": "https://x.example/p"} and logged == []
+    before = corpus_hashes(tmp_path)
+    (tmp_path / "port.txt.meta.json").write_text('{"published": "2025-03-05"}')
+    assert corpus_hashes(tmp_path)["port.txt"] != before["port.txt"]  # the next sync re-reads the article
+    (tmp_path / "port.txt.meta.json").write_text('["not", "an", "object"]')
+    with pytest.raises(RagError, match="must hold a JSON object"):
+        read_document(tmp_path / "port.txt")
