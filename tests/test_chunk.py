@@ -21,7 +21,9 @@ def test_chunk_ids_are_stable_and_unique(corpus, nlp, embedder):
 
 def test_chunks_fit_the_window_and_map_back_to_the_file(corpus, nlp, embedder):
     documents = {d.doc_id: d for d in load_corpus(corpus)}
-    for chunk in chunk_all(corpus, nlp, embedder, tokens=96):
+    chunks = chunk_all(corpus, nlp, embedder, tokens=96)
+    assert len(chunks) > len(documents) and any(chunk.entities for chunk in chunks)  # the loops below check something
+    for chunk in chunks:
         assert embedder.count_tokens(chunk.title) + sum(
             embedder.count_tokens(t) for t in chunk.sentence_texts()
         ) <= 96 + len(chunk.sentences)  # joining sentences may merge a wordpiece boundary
@@ -53,7 +55,9 @@ def test_neighbouring_chunks_share_one_sentence(nlp, embedder):
 
 
 def test_no_sentence_is_skipped_between_chunks(corpus, nlp, embedder):
-    for doc_chunks in _by_document(chunk_all(corpus, nlp, embedder, tokens=64)):
+    groups = list(_by_document(chunk_all(corpus, nlp, embedder, tokens=64)))
+    assert len(groups) == 5 and all(len(g) > 1 for g in groups)
+    for doc_chunks in groups:
         starts = sorted({s.start for c in doc_chunks for s in c.sentences})
         for left, right in zip(doc_chunks, doc_chunks[1:]):
             # the next chunk starts at the last sentence (overlap) or the very next one (overlap did not fit)
@@ -69,7 +73,9 @@ def _by_document(chunks):
 
 
 def test_boilerplate_and_captions_stay_out_of_chunks(corpus, nlp, embedder):
-    for chunk in chunk_all(corpus, nlp, embedder):
+    chunks = chunk_all(corpus, nlp, embedder)
+    assert chunks
+    for chunk in chunks:
         assert "All rights reserved" not in chunk.text
         assert "bar_progress" not in chunk.text
         assert "Photo by Gwangju City" not in chunk.text
