@@ -45,6 +45,16 @@ class Pipeline:
 
     @classmethod
     def open(cls, settings: Settings, rebuild: bool = False, log: Callable[[str], None] = log_to_stderr) -> "Pipeline":
+        """Load the models and the index, building or refreshing the index as needed.
+
+        Args:
+            settings: where the corpus and index are, and every backend choice (Settings() reads RAG_*).
+            rebuild: rebuild the index from the corpus folder even when it is up to date.
+            log: receives one line per thing worth saying (files skipped, index rebuilt and why).
+
+        Returns:
+            A pipeline ready to answer; its writes keep the corpus folder and the index in step.
+        """
         embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
         pipeline = cls(settings, open_index(settings, embedder, rebuild, log=log), embedder, log)
         # Models and index live until the process ends: keep the collector from walking them again and again
@@ -67,9 +77,22 @@ class Pipeline:
 
     def add_document(self, doc_id: str, text: str, original: tuple[str, bytes] | None = None) -> Document:
         """Add or replace one document: the file first, then a new index generation, then the live swap.
-        `original` (file name, bytes) is an uploaded .pdf, .docx or .html that `text` was extracted from: the
-        corpus keeps it as it came, so the text stays derived. A failure while saving puts the corpus back;
-        a crash leaves the file newer than the index, and the next start or sync brings it in."""
+        A failure while saving puts the corpus back; a crash leaves the file newer than the index, and the
+        next start or sync brings it in.
+
+        Args:
+            doc_id: letters, digits, '.', '_' and '-'; an existing id is replaced.
+            text: the article, its first line the headline (Markdown front matter becomes metadata).
+            original: (file name, bytes) of an uploaded .pdf, .docx or .html that `text` was extracted from;
+                the corpus keeps it as it came, so the text stays derived.
+
+        Returns:
+            The document as indexed (title, blocks, metadata).
+
+        Raises:
+            RagError: an invalid id or text; DocumentConflict (409) when the id would take another
+                document's file; ReadOnlyStore on a database replica.
+        """
         validate_doc_id(doc_id)
         document = document_from_text(doc_id, text, meta=file_meta(*original) if original else None)
         chunks = chunk(document, self.nlp, self.embedder, self.settings)
@@ -120,6 +143,11 @@ class Pipeline:
         return document
 
     def remove_document(self, doc_id: str) -> None:
+        """Remove a document and its file, all or nothing.
+
+        Raises:
+            NoSuchDocument: no document has this id. LastDocument: it is the only one (an index needs one).
+        """
         if self.store.shared:
             self.store.remove(doc_id)
             return
@@ -173,6 +201,15 @@ class Pipeline:
 
     def search(self, query: str, k: int | None = None, retrieval: str | None = None,
                doc_ids: list[str] | None = None) -> list[Hit]:
+        """The passages retrieved for a query, best first (no answer).
+
+        Args:
+            query: words or a question. k: how many (default settings.k). retrieval: "dense" or "hybrid".
+            doc_ids: search only these documents.
+
+        Returns:
+            Hits: each a chunk (text, sentences, offsets into its article) and its retrieval score.
+        """
         query = validate_question(query)
         snapshot = self.snapshot
         return snapshot.retriever(retrieval).search(query, validate_k(k or self.settings.k),
@@ -183,11 +220,21 @@ class Pipeline:
         depth: int = 0, doc_ids: list[str] | None = None, context: str = "", since: str | date | None = None,
         until: str | date | None = None,
     ) -> Result:
-        """Answer from the top k passages of one snapshot. `depth` retrieves more, for scoring retrieval,
-        and lists their documents in `result.retrieved`; the answer still reads only the top k. `doc_ids`,
-        `since` and `until` (published dates, inclusive; undated documents as `settings.undated` says)
-        restrict retrieval to those documents, before ranking. `context` (a conversation's previous question)
-        is searched with the question, never read as part of it."""
+        """Answer a question from the top k passages of one snapshot of the index, with checked citations.
+
+        Args:
+            question: plain language, 1-2,000 characters. k: passages read (default settings.k).
+            answerer: "neural", "rules" or "seq2seq" (default settings.answerer). retrieval: "dense" or "hybrid".
+            depth: retrieve this many for scoring retrieval, listed in `result.retrieved`; the answer still
+                reads only the top k.
+            doc_ids, since, until: search only these documents, or those published in [since, until]
+                (YYYY-MM-DD, inclusive; undated ones as settings.undated says), filtered before ranking.
+            context: a conversation's previous question, searched with the question, never read as part of it.
+
+        Returns:
+            A Result: `answer` (with [n] markers) or "I don't know…" with a `reason`; `citations` (quote and
+            offsets into the article, checked against it); `confidence` "high" or "low"; timings.
+        """
         question = validate_question(question)
         k = validate_k(k or self.settings.k)
         since, until = validate_date(since, "since"), validate_date(until, "until")
