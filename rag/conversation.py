@@ -17,6 +17,7 @@ written, and `Standalone.unresolved` names the words, so the reply can say so.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ class Standalone:
     context: str = ""  # the previous question, for retrieval only, when the follow-up names nothing itself
 
 
-@dataclass
+@dataclass(frozen=True)
 class Referent:
     name: str
     kinds: frozenset[str]
@@ -128,13 +129,14 @@ def _resolve(exchanges: list[tuple[str, str | None]], kinds: frozenset[str], plu
             if answer is None or len(answer.split()) > 8:
                 return None  # about something the assistant could not name: do not guess
             return answer
-        candidates = _named(question, nlp, plural) + (_named(answer, nlp, plural) if answer else [])
+        candidates = _named(question, nlp, plural) + (_named(answer, nlp, plural) if answer else ())
         for referent in candidates:
             if referent.kinds & kinds:
                 return referent.name
     return None
 
 
+@functools.lru_cache(maxsize=256)  # each earlier turn is parsed once, however many pronouns look back at it
 def _sought(question: str, nlp: Language) -> frozenset[str] | None:
     """The kind of thing a question asks for when it asks for a named one: who -> a person, "which city" -> a
     place; None for questions that ask for a number, a time, a reason or a description ("What is X?")."""
@@ -151,13 +153,14 @@ def _sought(question: str, nlp: Language) -> frozenset[str] | None:
     return None
 
 
-def _named(text: str, nlp: Language, plural: bool) -> list[Referent]:
+@functools.lru_cache(maxsize=256)
+def _named(text: str, nlp: Language, plural: bool) -> tuple[Referent, ...]:
     """The names in a text, first named first; for "they", two names joined by "and" come first as one."""
     ents = [e for e in nlp(text).ents if e.label_ in THINGS | PEOPLE]
-    named = [Referent(_bare(e.text), frozenset({e.label_})) for e in ents]
+    named = tuple(Referent(_bare(e.text), frozenset({e.label_})) for e in ents)
     if plural:
-        pairs = [Referent(f"{_bare(a.text)} and {_bare(b.text)}", frozenset({a.label_, b.label_}))
-                 for a, b in zip(ents, ents[1:]) if text[a.end_char : b.start_char].strip().lower() == "and"]
+        pairs = tuple(Referent(f"{_bare(a.text)} and {_bare(b.text)}", frozenset({a.label_, b.label_}))
+                      for a, b in zip(ents, ents[1:]) if text[a.end_char : b.start_char].strip().lower() == "and")
         named = pairs + named
     return named
 

@@ -47,6 +47,11 @@ def front_matter(text: str) -> dict[str, str]:
         key, colon, value = line.partition(":")
         if colon:
             pairs[key.strip().lower()] = value.strip().strip("'\"")
+    return named_meta(pairs)
+
+
+def named_meta(pairs: Mapping) -> dict[str, str]:
+    """published / url / byline from key-value pairs that may name them any of the ways META_KEYS lists."""
     return tidy_meta({name: next((pairs[k] for k in keys if pairs.get(k)), "") for name, keys in META_KEYS.items()})
 
 
@@ -98,7 +103,8 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
-    document = document_from_text(doc_id or path.stem, file_text(path.name, data), str(path), file_meta(path.name, data))
+    document = document_from_text(doc_id or path.stem, file_text(path.name, data), str(path),
+                                  file_meta(path.name, data))
     document.meta |= sidecar_meta(path)
     return document
 
@@ -115,7 +121,7 @@ def sidecar_meta(path: Path) -> dict[str, str]:
         raise RagError(f"{sidecar}: not a readable JSON object ({exc})") from None
     if not isinstance(data, dict):
         raise RagError(f"{sidecar}: must hold a JSON object such as {{\"published\": \"2025-03-04\"}}")
-    return tidy_meta({name: next((data[k] for k in keys if data.get(k)), "") for name, keys in META_KEYS.items()})
+    return named_meta(data)
 
 
 def file_meta(name: str, data: bytes) -> dict[str, str]:

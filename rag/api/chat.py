@@ -4,7 +4,8 @@ The last user message is the question; earlier turns make a follow-up standalone
 the standalone question is returned beside the answer. The answer text carries the [n] markers; the
 citations come in an extra `citations` field. `stream: true` sends OpenAI's server-sent chunks, ending with
 `data: [DONE]` (with `stream_options.include_usage`, a last chunk carries the usage). `usage` counts tokens
-with the reader's tokenizer: the prompt is the turns the service read, the completion is the reply. Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
+with the reader's tokenizer: the prompt is the turns the service read, the completion is the reply.
+Sampling parameters (temperature, max_tokens…) are accepted and ignored: the answer is
 extracted, not sampled. What it cannot do (another model, n > 1, tools, JSON output) is an OpenAI-shaped error.
 """
 
@@ -31,6 +32,7 @@ from rag.conversation import standalone
 
 MODEL = "rag-news"
 HISTORY = 9  # messages read for a follow-up: the question and the four exchanges before it
+UNRESOLVED = "could not tell what"  # how the note on a follow-up asked as written begins; the reply repeats it
 
 
 def bounded(text: str) -> str:
@@ -96,7 +98,7 @@ async def chat_completions(body: ChatRequest, request: Request):
                               until=body.until)
         if question.unresolved:  # asked as written: say so, and hold the answer as unsure
             words = ", ".join(f'"{w}"' for w in question.unresolved)
-            result.notes.append(f"could not tell what {words} refers to from the conversation, so the question was "
+            result.notes.append(f"{UNRESOLVED} {words} refers to from the conversation, so the question was "
                                 "asked as written")
             if not result.abstained:
                 result.confidence = "low"
@@ -174,7 +176,7 @@ def usage(reader_model: Path | None, prompt: list[str], reply: str) -> dict:
 def spoken(result: Result) -> str:
     """The answer as a chat reply: an unsure one says so, an abstention says why, and a follow-up whose pronoun
     pointed at nothing earlier says it was asked as written."""
-    unresolved = next((n for n in result.notes if n.startswith("could not tell what")), None)
+    unresolved = next((n for n in result.notes if n.startswith(UNRESOLVED)), None)
     said = f" ({unresolved[0].upper()}{unresolved[1:]}.)" if unresolved else ""
     if result.confidence == "low":
         return f"{result.answer} (I'm not sure: check the cited source.){said}"

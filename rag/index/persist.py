@@ -108,7 +108,8 @@ def load(index_dir: Path) -> Store:
 def _mark_stale(manifest: dict, chunks: list[Chunk], documents: dict[str, Document]) -> None:
     """A chunk whose sentences are not in its article at their offsets (the chunk file was edited, or written
     from another version of the article) makes that article's file look changed, so the next sync re-indexes it."""
-    for doc_id in sorted({c.doc_id for c in chunks if c.doc_id not in documents or not c.matches(documents[c.doc_id].text)}):
+    stale = {c.doc_id for c in chunks if c.doc_id not in documents or not c.matches(documents[c.doc_id].text)}
+    for doc_id in sorted(stale):
         document = documents.get(doc_id)
         if document is None or not document.path:
             raise IndexCorrupt(f"index chunks of {doc_id!r} do not match its article; rebuild it with: "
