@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="ONNX Runtime threads per neural-reader call (2: a question's windows read "
         "in about half the time on 2 cores, with little loss of throughput under load)."
     )
+    reader_first: int = Field(
+        0, ge=0, le=100, description="Passages the neural reader reads first, reading the rest only when those give "
+        "no confident answer; 0 reads all at once. 2 cuts warm /ask by about a third on 2 cores without AVX-512 "
+        "but answers worse (docs/performance.md)."
+    )
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
     seq2seq_runtime: str = Field(
         "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."

@@ -170,3 +170,31 @@ def test_answering_needs_no_torch(tmp_path):
                           env=environment, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("62.6 billion KRW [1]") and list((tmp_path / "cache").rglob("model.onnx"))
+
+
+def test_the_listening_socket_sends_small_responses_at_once():
+    """Without TCP_NODELAY on accepted connections, every request after the first on a kept-alive connection
+    waited 40 ms for a delayed ACK: asyncio sets it only on sockets created as IPPROTO_TCP."""
+    import asyncio
+    import socket
+
+    from rag.cli import listening_socket
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        accepted = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                accepted.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP,
+                                                                                  socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listening_socket("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0

@@ -32,7 +32,7 @@ def _neural(settings, store, nlp) -> Answerer:
     from rag.answer.terms import PassageCoverage
 
     model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads)
-    return NeuralAnswerer(model, PassageCoverage(store.term_weights(), nlp), nlp)
+    return NeuralAnswerer(model, PassageCoverage(store.term_weights(), nlp), nlp, settings.reader_first)
 
 
 @ANSWERERS.register("rules")

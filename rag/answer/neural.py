@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.answer.question import Question, analyse
-from rag.answer.spans import SpanModel
+from rag.answer.spans import Span, SpanModel
 from rag.answer.terms import PassageCoverage
 from rag.chunk import find_entities
 from rag.contracts import Chunk, Draft, Evidence, Hit, abstain
@@ -59,6 +59,9 @@ class Reading:
     mentioned: float = 0.0  # share of the question's key terms found in any retrieved passage
     missing: list[str] = field(default_factory=list)  # key terms no retrieved passage mentions, rarest first
     reason: str = "nothing was retrieved"  # why there are no candidates
+    asked: Question | None = None
+    spans: list[Span] = field(default_factory=list)  # the model's best spans, before any became a candidate
+    upto: int = 0  # passages read: hits[:upto]
 
     def chosen(self, fit_weight: float) -> Candidate | None:
         """The candidate a fitting kind lifts to the top: margin plus `fit_weight` times its fit."""
@@ -85,8 +88,9 @@ class Decision:
 class NeuralAnswerer:
     name = "neural"
 
-    def __init__(self, model: SpanModel, coverage: PassageCoverage, nlp: Language):
+    def __init__(self, model: SpanModel, coverage: PassageCoverage, nlp: Language, first: int = 0):
         self.model, self.coverage, self.nlp = model, coverage, nlp
+        self.first = first  # passages read before deciding whether the rest are needed; 0: all at once
         self.min_coverage = float(model.config.get("min_coverage", 0.0))
         decision = model.config.get("decision")
         self.decision = Decision(decision) if decision else None
@@ -95,9 +99,17 @@ class NeuralAnswerer:
             print(RECALIBRATE.format(folder=model.folder), file=sys.stderr)
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
-        reading = self.read(question, hits)
         if self.decision is None:
-            return self._threshold_rule(reading)
+            return self._threshold_rule(self.read(question, hits))
+        # The first passages alone often give a confident answer; the rest are read only when they do not.
+        first = self.first if 0 < self.first < len(hits) else len(hits)
+        reading = self._read(question, hits, first, reach=self.decision.fit_weight)
+        draft = self._decide(reading)
+        if first < len(hits) and (draft.abstained or draft.unsure):
+            draft = self._decide(self._read(question, hits, len(hits), reading, self.decision.fit_weight))
+        return draft
+
+    def _decide(self, reading: Reading) -> Draft:
         chosen = reading.chosen(self.decision.fit_weight)
         if chosen is None:
             return abstain(reading.reason)
@@ -129,13 +141,26 @@ class NeuralAnswerer:
         return chosen.draft
 
     def read(self, question: str, hits: list[Hit]) -> Reading:
+        """Every passage read, every candidate kept: what calibration scores."""
+        return self._read(question, hits, len(hits))
+
+    def _read(self, question: str, hits: list[Hit], upto: int, after: Reading | None = None,
+              reach: float | None = None) -> Reading:
+        """The candidates from passages hits[:upto]; `after`, a reading of the passages before these, is built
+        on, not read again. With `reach` (the fit weight), spans that a full fit could not lift above the best
+        candidate so far are left out: they cannot be chosen, and checking a span's kind (spaCy's entity
+        recognizer on its sentence) is most of the cost here."""
         if not hits:
             return Reading([])
-        asked = analyse(question, self.nlp)
-        spans = self.model.candidates(question, [hit.chunk.text for hit in hits], CANDIDATES)
-        mentioned, missing = self._mentioned(asked.terms, hits)
-        candidates = []
+        asked = after.asked if after else analyse(question, self.nlp)
+        begin = after.upto if after else 0
+        spans = self.model.candidates(question, [hit.chunk.text for hit in hits[begin:upto]], CANDIDATES, offset=begin)
+        spans = sorted((after.spans if after else []) + spans, key=lambda span: -span.margin)[:CANDIDATES]
+        mentioned, missing = (after.mentioned, after.missing) if after else self._mentioned(asked.terms, hits)
+        candidates: list[Candidate] = []
         for span in spans:
+            if reach is not None and candidates and span.margin + reach < max(c.margin + reach * c.fit for c in candidates):
+                break
             chunk = hits[span.passage].chunk
             sentence, start, end = locate(chunk, span.start, span.end)
             text = chunk.sentence_texts()[sentence]
@@ -150,7 +175,7 @@ class NeuralAnswerer:
             candidates.append(Candidate(draft, span.margin, self._fit(asked, text, start, end),
                                         self.coverage(asked.terms, chunk)))
         reason = "the passages hold no text" if not spans else "the reader's best spans are only punctuation"
-        return Reading(candidates, mentioned, missing, reason)
+        return Reading(candidates, mentioned, missing, reason, asked, spans, upto)
 
     def _mentioned(self, terms: list[str], hits: list[Hit]) -> tuple[float, list[str]]:
         lemmas: set[str] = set()

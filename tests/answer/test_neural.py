@@ -134,9 +134,9 @@ class FixedReading(NeuralAnswerer):
     """The decision alone, on a reading given by the test instead of the model."""
 
     def __init__(self, reading: Reading):
-        self.reading, self.decision = reading, Decision(DECISION)
+        self.reading, self.decision, self.first = reading, Decision(DECISION), 0
 
-    def read(self, question, hits):
+    def _read(self, question, hits, *args, **kwargs):
         return self.reading
 
 
@@ -190,3 +190,55 @@ def test_a_reader_calibrated_before_the_scorer_keeps_its_old_rule_and_says_how_t
     assert "62.6 billion KRW" in done.stdout
     notes = [line for line in done.stderr.splitlines() if "rag calibrate-reader --dataset" in line]
     assert len(notes) == 1
+
+
+# --- reading the first passages first ----------------------------------------------------------------
+
+class Counting:
+    """The span model, noting how many passages each call reads."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+
+    def candidates(self, question, passages, n, offset=0):
+        self.calls.append(len(passages))
+        return self.model.candidates(question, passages, n, offset)
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+def two_stage(reader, first=2):
+    model = Counting(reader.model)
+    return NeuralAnswerer(model, reader.coverage, reader.nlp, first), model
+
+
+def test_a_confident_answer_from_the_first_passages_leaves_the_rest_unread(pipeline, reader):
+    question = "How much national budget did Gwangju secure this year?"
+    hits = pipeline.search(question)
+    answerer, model = two_stage(reader)
+    draft = answerer.answer(question, hits)
+    assert len(hits) == 5 and model.calls == [2]
+    assert not draft.abstained and not draft.unsure
+    assert draft.text == reader.answer(question, hits).text
+
+
+def test_an_unsure_first_reading_reads_the_rest_and_ends_as_one_reading_would(pipeline, reader):
+    question = "What is the capital of France?"
+    hits = pipeline.search(question)
+    answerer, model = two_stage(reader)
+    draft, whole = answerer.answer(question, hits), two_stage(reader, first=0)[0].answer(question, hits)
+    assert model.calls == [2, 3]
+    assert draft.abstained and whole.abstained and draft.abstain_reason == whole.abstain_reason
+
+
+def test_passages_read_second_follow_the_first_and_join_them_by_margin(pipeline, reader):
+    question = "What is the capital of France?"
+    hits = pipeline.search(question)
+    answerer, _ = two_stage(reader)
+    first = answerer._read(question, hits, 2)
+    both = answerer._read(question, hits, len(hits), first)
+    rest = reader.model.candidates(question, [hit.chunk.text for hit in hits[2:]], 5, offset=2)
+    assert first.spans and rest and {span.passage for span in rest} <= {2, 3, 4}
+    assert both.spans == sorted(first.spans + rest, key=lambda span: -span.margin)[:5]
+    assert both.upto == len(hits)
