@@ -52,6 +52,16 @@ def removing(target: Path) -> Iterator[None]:
     fsync(target.parent)
 
 
+@contextlib.contextmanager
+def removing_all(*targets: Path) -> Iterator[None]:
+    """`removing` for each of the targets that exists: all are deleted, or on failure all put back."""
+    with contextlib.ExitStack() as stack:
+        for target in targets:
+            if target.exists():
+                stack.enter_context(removing(target))
+        yield
+
+
 TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)-\d+-[0-9a-f]{8}$")
 
 

@@ -112,7 +112,7 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
 def sidecar_meta(path: Path) -> dict[str, str]:
     """published / url / byline from `<article file>.meta.json` beside it, for files that cannot carry their own
     (a .txt, a PDF); it wins over what the file says."""
-    sidecar = path.with_name(path.name + SIDECAR)
+    sidecar = sidecar_path(path)
     if not sidecar.exists():
         return {}
     try:
@@ -188,18 +188,28 @@ def corpus_hashes(source_dir: Path) -> dict[str, str]:
     removal (by the API, by hand, by another process) is found, file by file."""
     hashes = {}
     for path in corpus_files(source_dir):
-        sidecar = path.with_name(path.name + SIDECAR)
+        sidecar = sidecar_path(path)
         stats = [(p.stat().st_mtime_ns, p.stat().st_size) for p in (path, sidecar) if p.exists()]
         key = (str(path), *stats)
         if key not in _HASHES:  # unchanged size and time: reuse the last hash (polling stays cheap)
             if len(_HASHES) > 100_000:
                 _HASHES.clear()
-            digest = hashlib.sha256(path.read_bytes())
-            if len(stats) > 1:  # the article's metadata file counts as part of it: editing it re-indexes the article
-                digest.update(sidecar.read_bytes())
-            _HASHES[key] = digest.hexdigest()
+            _HASHES[key] = article_digest(path.read_bytes(), sidecar.read_bytes() if len(stats) > 1 else None)
         hashes[path.name] = _HASHES[key]
     return hashes
+
+
+def article_digest(data: bytes, sidecar: bytes | None) -> str:
+    """An article file's hash as the index records it: its metadata file counts as part of it, so editing that
+    re-indexes the article."""
+    digest = hashlib.sha256(data)
+    if sidecar is not None:
+        digest.update(sidecar)
+    return digest.hexdigest()
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR)
 
 
 _HASHES: dict[tuple[str, int, int], str] = {}

@@ -6,9 +6,8 @@ the corpus and the index together, one writer at a time across processes.
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import hashlib
+import json
 import os
 import threading
 import time
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from datetime import date
 
 from rag.answer import Answerer, make_answerer
-from rag.atomic import removing, write_bytes
+from rag.atomic import removing_all, write_bytes
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
 from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError
@@ -28,7 +27,7 @@ from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import Searchable, Store
 from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
 from rag.formats import CONVERTED, TEXT
-from rag.load import Document, document_from_text, file_meta
+from rag.load import Document, article_digest, document_from_text, file_meta, sidecar_meta, sidecar_path, tidy_meta
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
@@ -75,7 +74,8 @@ class Pipeline:
 
     # --- changing the corpus while serving -----------------------------------------------------
 
-    def add_document(self, doc_id: str, text: str, original: tuple[str, bytes] | None = None) -> Document:
+    def add_document(self, doc_id: str, text: str, original: tuple[str, bytes] | None = None,
+                     meta: dict[str, str] | None = None) -> Document:
         """Add or replace one document: the file first, then a new index generation, then the live swap.
         A failure while saving puts the corpus back; a crash leaves the file newer than the index, and the
         next start or sync brings it in.
@@ -85,6 +85,8 @@ class Pipeline:
             text: the article, its first line the headline (Markdown front matter becomes metadata).
             original: (file name, bytes) of an uploaded .pdf, .docx or .html that `text` was extracted from;
                 the corpus keeps it as it came, so the text stays derived.
+            meta: published (YYYY-MM-DD), url and byline, winning over what the file itself says; the corpus keeps
+                them in the file's `.meta.json` sidecar, so a rebuild finds them.
 
         Returns:
             The document as indexed (title, blocks, metadata).
@@ -94,7 +96,8 @@ class Pipeline:
                 document's file; ReadOnlyStore on a database replica.
         """
         validate_doc_id(doc_id)
-        document = document_from_text(doc_id, text, meta=file_meta(*original) if original else None)
+        given = tidy_meta(meta or {})
+        document = document_from_text(doc_id, text, meta=(file_meta(*original) if original else {}) | given)
         chunks = chunk(document, self.nlp, self.embedder, self.settings)
         vectors = self.embedder.encode([c.embedding_text() for c in chunks])
         if self.store.shared:  # one transaction in the database, seen by every replica on its next question
@@ -103,6 +106,7 @@ class Pipeline:
         suffix = os.path.splitext(original[0])[1].lower() if original else ""
         kept = original is not None and suffix in CONVERTED
         payload = original[1] if kept else text.encode("utf-8")
+        sidecar_bytes = json.dumps(given, indent=2).encode("utf-8") if given else None
 
         def change(store: Store) -> Store:
             existing = store.documents.get(doc_id)
@@ -121,21 +125,28 @@ class Pipeline:
                     + (f", or replace {owner!r}" if owner else ""))
             replaced = self.settings.source_dir / old if old and old != name else None
             document.path = str(path)
+            sidecar = sidecar_path(path)
             previous = path.read_bytes() if path.exists() else None
+            previous_sidecar = sidecar.read_bytes() if sidecar.exists() else None
             write_bytes(path, payload)
             try:
+                if sidecar_bytes is not None:
+                    write_bytes(sidecar, sidecar_bytes)
+                document.meta |= sidecar_meta(path)  # what a rebuild will find: a sidecar already there counts too
                 updated = store.with_document(document, chunks, vectors)
-                corpus = store.manifest["corpus"] | {name: hashlib.sha256(payload).hexdigest()}
+                digest = article_digest(payload, sidecar.read_bytes() if sidecar.exists() else None)
+                corpus = store.manifest["corpus"] | {name: digest}
                 if replaced is not None:
                     corpus.pop(replaced.name, None)
                 updated.manifest["corpus"] = corpus
-                with removing(replaced) if replaced is not None and replaced.exists() else contextlib.nullcontext():
+                with removing_all(*((replaced, sidecar_path(replaced)) if replaced is not None else ())):
                     self._save(updated)
             except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
-                if previous is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    write_bytes(path, previous)
+                for file, before in ((path, previous), (sidecar, previous_sidecar)):
+                    if before is None:
+                        file.unlink(missing_ok=True)
+                    else:
+                        write_bytes(file, before)
                 raise
             return updated
 
@@ -162,8 +173,8 @@ class Pipeline:
             updated = store.without_document(doc_id)
             updated.manifest["corpus"] = {k: v for k, v in store.manifest["corpus"].items() if k != name}
             path = self.settings.source_dir / name
-            # All or nothing: a save that fails (a full disk) leaves the file where it was.
-            with removing(path) if path.exists() else contextlib.nullcontext():
+            # All or nothing: a save that fails (a full disk) leaves the file and its metadata where they were.
+            with removing_all(path, sidecar_path(path)):
                 self._save(updated)
             return updated
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, errors, may_write
-from rag.api.schemas import DocumentIn, DocumentOut, DocumentSummary
+from rag.api.schemas import DocumentIn, DocumentMeta, DocumentOut, DocumentSummary
 from rag.formats import CONVERTED, TEXT
 from rag.load import Document, decode_text, file_text
 
@@ -25,6 +25,8 @@ UPLOAD_BODY = {
                     "properties": {
                         "file": {"type": "string", "description": "A .txt or .md file (text; its encoding is detected), or an .html, .pdf or .docx file (its text is extracted)."},
                         "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
+                        **{name: {"type": "string", "description": field.description}
+                           for name, field in DocumentMeta.model_fields.items()},
                     },
                 },
                 "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
@@ -62,13 +64,14 @@ def document(doc_id: str, request: Request):
              dependencies=[Depends(may_write)], openapi_extra=UPLOAD_BODY)
 async def add_document(request: Request, response: Response):
     """Add a document (201) or replace one (200, `replaced: true`): JSON `{doc_id, text}`, or a multipart upload
-    with `file` (and `doc_id`); an uploaded .pdf, .docx or .html is kept in the corpus as it came."""
-    doc_id, text, original = await document_from_request(request)
+    with `file` (and `doc_id`); an uploaded .pdf, .docx or .html is kept in the corpus as it came. Either may
+    give `published`, `url` and `byline`, which win over what the file says."""
+    doc_id, text, original, meta = await document_from_request(request)
     pipeline = current(request)
 
     def add() -> DocumentSummary:
         replaced = doc_id in pipeline.store.documents
-        added = pipeline.add_document(doc_id, text, original)
+        added = pipeline.add_document(doc_id, text, original, meta)
         return summary(added, pipeline.store.chunk_counts().get(added.doc_id, 0), replaced)
 
     added = await admitted(request.app, add)
@@ -81,11 +84,11 @@ async def delete_document(doc_id: str, request: Request):
     await admitted(request.app, current(request).remove_document, doc_id)
 
 
-async def document_from_request(request: Request) -> tuple[str, str, tuple[str, bytes] | None]:
-    """The id, the text, and the uploaded file (name, bytes) when there is one."""
+async def document_from_request(request: Request) -> tuple[str, str, tuple[str, bytes] | None, dict[str, str]]:
+    """The id, the text, the uploaded file (name, bytes) when there is one, and the metadata given with it."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
+        form = await request.form(max_files=1, max_fields=8)
         upload = form.get("file")
         if upload is None:
             raise HTTPProblem(422, "file: a multipart upload needs a 'file' part")
@@ -101,16 +104,20 @@ async def document_from_request(request: Request) -> tuple[str, str, tuple[str, 
         doc_id = form.get("doc_id") or Path(name).stem
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")
+        try:
+            meta = DocumentMeta.model_validate({k: form[k] for k in DocumentMeta.model_fields if form.get(k)}).given()
+        except ValidationError as exc:
+            raise HTTPProblem(422, describe(exc.errors())) from None
         # Extraction (PDF, DOCX, HTML) is CPU work: on a worker thread, behind the queue, never on the event loop.
         if not name:
-            return doc_id, decode_text(data, "the upload"), None
-        return doc_id, await admitted(request.app, file_text, name, data), (name, data)
+            return doc_id, decode_text(data, "the upload"), None, meta
+        return doc_id, await admitted(request.app, file_text, name, data), (name, data), meta
     if content_type == "application/json":
         try:
             body = DocumentIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise HTTPProblem(422, describe(exc.errors())) from None
-        return body.doc_id, body.text, None
+        return body.doc_id, body.text, None, body.given()
     raise HTTPProblem(415, "send the document as application/json {doc_id, text} or multipart/form-data with 'file'")
 
 

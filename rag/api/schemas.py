@@ -118,9 +118,20 @@ class Health(BaseModel):
         description="Document writes: with the API key, open (--allow-writes), or off.")
 
 
-class DocumentIn(BaseModel):
+class DocumentMeta(BaseModel):
+    """What a news reader wants beside a citation, given with the document; it wins over what the file says."""
+
     model_config = ConfigDict(extra="forbid")
 
+    published: date | None = Field(None, description="The article's date (YYYY-MM-DD).")
+    url: str | None = Field(None, max_length=2000, description="Where the article was published.")
+    byline: str | None = Field(None, max_length=500, description="The article's author(s).")
+
+    def given(self) -> dict[str, str]:
+        return {name: str(getattr(self, name)) for name in DocumentMeta.model_fields if getattr(self, name)}
+
+
+class DocumentIn(DocumentMeta):
     doc_id: str = Field(..., description="Letters, digits, '.', '_' and '-'; an existing id is replaced.")
     text: str = Field(..., min_length=1, description="The article, as plain text or Markdown.")
 

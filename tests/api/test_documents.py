@@ -140,6 +140,39 @@ def test_file_upload_adds_a_document_named_after_the_file(client, writable):
         assert client.delete(f"/documents/{doc_id}", headers=AUTH).status_code == 204
 
 
+def test_metadata_given_with_a_document_is_shown_kept_beside_its_file_and_found_by_a_rebuild(client, writable):
+    settings, _ = writable
+    meta = {"published": "2031-03-04", "url": "https://news.example/observatory", "byline": "Seo Harin"}
+    added = client.post("/documents", json={"doc_id": "dated", "text": NEW_DOC, **meta}, headers=AUTH)
+    assert added.status_code == 201 and {k: added.json()[k] for k in meta} == meta
+    body = client.post(QUESTION_URL, json={"question": QUESTION, "since": "2031-01-01"}).json()
+    assert body["citations"] and all(c["doc_id"] == "dated" and c["published"] == "2031-03-04" for c in body["citations"])
+    assert (settings.source_dir / "dated.txt.meta.json").exists()
+    rebuilt = Pipeline.open(settings.model_copy(update={"index_dir": settings.index_dir.parent / "rebuilt"}),
+                            log=lambda m: None)
+    assert rebuilt.store.documents["dated"].meta == meta
+
+    upload = {"file": ("dated-upload.txt", NEW_DOC.encode("utf-8"), "text/plain")}
+    uploaded = client.post("/documents", files=upload, data={"byline": "Kim Minji"}, headers=AUTH)
+    assert uploaded.status_code == 201 and uploaded.json()["byline"] == "Kim Minji"
+    for doc_id, name in (("dated", "dated.txt"), ("dated-upload", "dated-upload.txt")):
+        assert client.delete(f"/documents/{doc_id}", headers=AUTH).status_code == 204
+        assert not (settings.source_dir / f"{name}.meta.json").exists()  # no stale metadata for a later file
+
+
+@pytest.mark.parametrize("meta, says", [({"published": "March 2031"}, "published"), ({"url": "x" * 3000}, "url"),
+                                        ({"editor": "Kim"}, "editor")])
+def test_bad_metadata_is_refused_and_changes_nothing(client, writable, meta, says):
+    settings, pipeline = writable
+    response = client.post("/documents", json={"doc_id": "undated", "text": NEW_DOC, **meta}, headers=AUTH)
+    assert response.status_code == 422 and says in response.json()["error"]
+    upload = {"file": ("undated.txt", NEW_DOC.encode("utf-8"), "text/plain")}
+    if "editor" not in meta:  # an unknown form field is ignored, like any other extra part
+        response = client.post("/documents", files=upload, data=meta, headers=AUTH)
+        assert response.status_code == 422 and says in response.json()["error"]
+    assert "undated" not in pipeline.store.documents and not (settings.source_dir / "undated.txt").exists()
+
+
 @pytest.mark.parametrize(
     "name, payload, status, message",
     [

@@ -169,9 +169,12 @@ def test_the_documents_panel_lists_uploads_and_deletes(browser, pipeline, tmp_pa
         page.click("#upload-button")
         page.wait_for_function("document.getElementById('documents-status').textContent.includes('Bearer')")
         page.fill("#api-key", "s3cret")
+        page.fill("#upload-published", "2031-05-06")
+        page.fill("#upload-byline", "Kim Minji")
         page.click("#upload-button")
         page.wait_for_function("document.getElementById('documents-status').textContent === 'Added busan-port.'")
         assert page.locator("#document-list li").count() == 6
+        assert "2031-05-06" in page.locator("#document-list li[data-id='busan-port']").inner_text()
         page.click("#upload-button")  # the same file again
         page.wait_for_function("document.getElementById('documents-status').textContent === 'Replaced busan-port.'")
         asked = []

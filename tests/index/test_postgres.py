@@ -119,6 +119,19 @@ def test_a_write_through_one_process_is_seen_by_another(database_url, corpus, tm
         first.remove_document("busan")
 
 
+def test_metadata_given_with_a_write_is_stored_and_seen_by_another_process(database_url, corpus, tmp_path):
+    meta = {"published": "2031-05-06", "url": "https://news.example/busan", "byline": "Kim Minji"}
+    first = open_pipeline(database_url, corpus, tmp_path / "a")
+    first.add_document("busan-dated", NEW_ARTICLE, meta=meta)
+    try:
+        second = open_pipeline(database_url, corpus, tmp_path / "b")
+        assert second.store.documents["busan-dated"].meta == meta
+        cited = second.ask("How many engineers will the Busan robotics port employ?", since="2031-01-01").citations
+        assert cited and all(c.doc_id == "busan-dated" and c.published == "2031-05-06" for c in cited)
+    finally:
+        first.remove_document("busan-dated")
+
+
 def test_ids_no_database_text_can_hold_are_not_found_not_500s(database_url, corpus, tmp_path):
     """A NUL byte or a lone surrogate can be in JSON and in a URL, but never in PostgreSQL text."""
     from fastapi.testclient import TestClient
