@@ -104,17 +104,17 @@ def index(
     messages: list[str] = []
     before = current_generation(settings.index_dir)
     try:
-        store = open_index(settings, embedder, rebuild=rebuild, sync=True,
+        index = open_index(settings, embedder, rebuild=rebuild, sync=True,
                            log=lambda m: (messages.append(m), typer.echo(m, err=True)))
     except KeyboardInterrupt:  # both stores write all or nothing: say which of the two it was
         saved = settings.store == "faiss" and current_generation(settings.index_dir) != before
         fail("interrupted; " + ("the new index had already been saved" if saved else "the index is unchanged"),
              code=130)
-    m = store.manifest
-    where = "the database" if store.shared else settings.index_dir
+    m = index.manifest
+    where = "the database" if index.shared else settings.index_dir
     if not messages:  # nothing was (re)built
         typer.echo(f"index up to date: {m['documents']} documents, {m['chunks']} chunks in {where}")
-    elif store.shared:
+    elif index.shared:
         typer.echo(f"indexed {m['documents']} documents as {m['chunks']} chunks in {where}", err=True)
 
 

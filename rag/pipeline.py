@@ -1,45 +1,41 @@
 """The whole pipeline, top-down: load → chunk → embed → index (rag/index/build.py) → retrieve → answer → cite.
 
-`Pipeline.open` loads or builds the index; `ask` answers from one snapshot of it; the write methods change
-the corpus and the index together, one writer at a time across processes.
+`Pipeline.open` loads or builds the index; `ask` answers from one snapshot of it; the write methods chunk and
+embed, and hand the rest to the store (rag/index/store.py's contract), which keeps the corpus and the index
+together, one writer at a time across processes.
 """
 
 from __future__ import annotations
 
 import gc
-import json
-import os
 import threading
 import time
 from collections.abc import Callable
 from datetime import date
 
 from rag.answer import Answerer, make_answerer
-from rag.atomic import removing_all, write_bytes
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
-from rag.errors import DocumentConflict, LastDocument, NoSuchDocument, RagError
+from rag.errors import NoSuchDocument, RagError
 from rag.embed import Embedder, load_embedder
-from rag.index import vectors as vector_index
 from rag.index import open_index
-from rag.index.build import chunk, file_ids, log_to_stderr, refreshed
-from rag.index.persist import current_generation, load, save_locked, writer_lock
-from rag.index.store import Searchable, Store
+from rag.index.build import chunk, log_to_stderr
+from rag.index.store import Index, Searchable
 from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
-from rag.formats import CONVERTED, TEXT
-from rag.load import Document, article_digest, document_from_text, file_meta, sidecar_meta, sidecar_path, tidy_meta
+from rag.load import Document, document_from_text, file_meta, tidy_meta
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, store: Searchable, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, log: Callable[[str], None] = log_to_stderr):
         self.settings = settings
+        self.index = index
         self.embedder = embedder
         self.nlp = load_nlp(settings.spacy_model)
         self.log = log
-        self.snapshot = Snapshot(store, self)
+        self.snapshot = Snapshot(index.current, self)
         self._write_lock = threading.Lock()
 
     @classmethod
@@ -98,59 +94,9 @@ class Pipeline:
         validate_doc_id(doc_id)
         given = tidy_meta(meta or {})
         document = document_from_text(doc_id, text, meta=(file_meta(*original) if original else {}) | given)
-        chunks = chunk(document, self.nlp, self.embedder, self.settings)
-        vectors = self.embedder.encode([c.embedding_text() for c in chunks])
-        if self.store.shared:  # one transaction in the database, seen by every replica on its next question
-            self.store.put(document, chunks, vectors)
-            return document
-        suffix = os.path.splitext(original[0])[1].lower() if original else ""
-        kept = original is not None and suffix in CONVERTED
-        payload = original[1] if kept else text.encode("utf-8")
-        sidecar_bytes = json.dumps(given, indent=2).encode("utf-8") if given else None
-
-        def change(store: Store) -> Store:
-            existing = store.documents.get(doc_id)
-            old = os.path.basename(existing.path) if existing and existing.path else None
-            if kept:
-                name = f"{doc_id}{suffix}"
-            elif old and old.lower().endswith(TEXT):  # replacing notes.md rewrites notes.md, not a new notes.txt
-                name = old
-            else:
-                name = f"{doc_id}{suffix if suffix in TEXT else '.txt'}"
-            path = self.settings.source_dir / name
-            if name != old and path.exists():
-                owner = file_ids(store).get(name)
-                raise DocumentConflict(f"the corpus folder already holds {name}" + (
-                    f" (document {owner!r})" if owner else "") + f"; choose another id than {doc_id!r}"
-                    + (f", or replace {owner!r}" if owner else ""))
-            replaced = self.settings.source_dir / old if old and old != name else None
-            document.path = str(path)
-            sidecar = sidecar_path(path)
-            previous = path.read_bytes() if path.exists() else None
-            previous_sidecar = sidecar.read_bytes() if sidecar.exists() else None
-            write_bytes(path, payload)
-            try:
-                if sidecar_bytes is not None:
-                    write_bytes(sidecar, sidecar_bytes)
-                document.meta |= sidecar_meta(path)  # what a rebuild will find: a sidecar already there counts too
-                updated = store.with_document(document, chunks, vectors)
-                digest = article_digest(payload, sidecar.read_bytes() if sidecar.exists() else None)
-                corpus = store.manifest["corpus"] | {name: digest}
-                if replaced is not None:
-                    corpus.pop(replaced.name, None)
-                updated.manifest["corpus"] = corpus
-                with removing_all(*((replaced, sidecar_path(replaced)) if replaced is not None else ())):
-                    self._save(updated)
-            except BaseException:  # e.g. a full disk: put the corpus back as the served index knows it
-                for file, before in ((path, previous), (sidecar, previous_sidecar)):
-                    if before is None:
-                        file.unlink(missing_ok=True)
-                    else:
-                        write_bytes(file, before)
-                raise
-            return updated
-
-        self._write(change)
+        chunks = chunk(document, self.nlp, self.embedder, self.settings)  # 2. chunk
+        vectors = self.embedder.encode([c.embedding_text() for c in chunks])  # 3. embed
+        self._write(self.index.put, document, chunks, vectors, original, given)  # 4. index
         return document
 
     def remove_document(self, doc_id: str) -> None:
@@ -159,56 +105,20 @@ class Pipeline:
         Raises:
             NoSuchDocument: no document has this id. LastDocument: it is the only one (an index needs one).
         """
-        if self.store.shared:
-            self.store.remove(doc_id)
-            return
-
-        def change(store: Store) -> Store:
-            document = store.documents.get(doc_id)
-            if document is None:
-                raise NoSuchDocument(f"no document with id {doc_id!r}")
-            if len(store.documents) == 1:
-                raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
-            name = os.path.basename(document.path or f"{doc_id}.txt")
-            updated = store.without_document(doc_id)
-            updated.manifest["corpus"] = {k: v for k, v in store.manifest["corpus"].items() if k != name}
-            path = self.settings.source_dir / name
-            # All or nothing: a save that fails (a full disk) leaves the file and its metadata where they were.
-            with removing_all(path, sidecar_path(path)):
-                self._save(updated)
-            return updated
-
-        self._write(change)
+        self._write(self.index.delete, doc_id)
 
     def sync(self) -> bool:
         """Bring in files added, edited or removed in the corpus folder by anyone; True when anything changed."""
-        if self.store.shared:
-            return self.store.load(self.settings, self.embedder, self.log, self.nlp)
+        return self._write(self.index.sync)
 
-        def change(store: Store) -> Store | None:
-            updated = refreshed(store, self.settings, self.embedder, self.nlp, self.log)
-            if updated is not None:
-                self._save(updated)
-            return updated
-
-        return self._write(change)
-
-    def _write(self, change: Callable[[Store], Store | None]) -> bool:
-        """One writer at a time, across threads and processes, each starting from the newest saved index (another
-        process sharing the folder may have saved since), so no acknowledged write is lost; then one swap."""
-        with self._write_lock, writer_lock(self.settings.index_dir):
-            store = self.store
-            if current_generation(self.settings.index_dir) not in (None, store.generation):
-                store = load(self.settings.index_dir)
-            updated = change(store)
-            if updated is not None or store is not self.store:
-                # Built before the swap, so the next question does not wait; questions in flight keep theirs.
-                self.snapshot = self.snapshot.successor(updated or store)
-            return updated is not None
-
-    def _save(self, store: Store) -> None:
-        store.manifest |= {"documents": len(store.documents), "chunks": len(store.chunks)}
-        save_locked(store, self.settings.index_dir)
+    def _write(self, write: Callable, *args):
+        """One write at a time in this process, then the swap to what questions read next (questions in flight
+        keep theirs); the store orders writes across processes."""
+        with self._write_lock:
+            outcome = write(*args)
+            if self.index.current is not self.snapshot.store:
+                self.snapshot = self.snapshot.successor(self.index.current)
+            return outcome
 
     def search(self, query: str, k: int | None = None, retrieval: str | None = None,
                doc_ids: list[str] | None = None) -> list[Hit]:
@@ -329,8 +239,6 @@ class Snapshot:
     """One version of the index with the retrievers and answerers built on it, made when first asked for."""
 
     def __init__(self, store: Searchable, pipeline: Pipeline):
-        if not store.shared:
-            vector_index.set_nprobe(store.vectors, pipeline.settings.ivf_nprobe)
         self.store = store
         self.pipeline = pipeline
         self._retrievers: dict[str, Retriever] = {}

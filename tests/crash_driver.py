@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from rag import atomic, pipeline
+from rag.index import folder
 from rag.index import persist as index
 from rag.settings import Settings
 
@@ -35,7 +36,7 @@ def half_written(path, payload: bytes):
 
 POINTS = {
     # the article file is on disk, the index does not know it yet
-    "after-source-file": lambda: setattr(pipeline, "write_bytes", after(pipeline.write_bytes)),
+    "after-source-file": lambda: setattr(folder, "write_bytes", after(folder.write_bytes)),
     # half of the new generation's vectors written
     "mid-vectors": lambda: setattr(index.faiss, "write_index", lambda vectors, path: (
         _write_index(vectors, path), os.truncate(path, os.path.getsize(path) // 2), die())),

@@ -35,7 +35,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.pipeline = pipeline or Pipeline.open(settings)
         # A database store is loaded by `rag index`; replicas on other machines may not share the folder.
-        polls = settings.watch_seconds and not app.state.pipeline.store.shared
+        polls = settings.watch_seconds and not app.state.pipeline.index.shared
         watcher = asyncio.create_task(watch(app)) if polls else None
         yield
         if watcher:

@@ -133,13 +133,22 @@ def _without_password(text: str, url: str) -> str:
 
 
 class PostgresStore:
-    shared = True  # every process sees every write: nothing to reload, no snapshot to swap
+    """Both halves of the store contract (rag/index/store.py): every process sees every write at once, so it
+    is its own `current`, with no snapshot to swap and nothing to reload."""
 
-    def __init__(self, pool: Pool, expected: dict, url: str):
+    shared = True
+
+    def __init__(self, pool: Pool, expected: dict, url: str, settings, embedder: Embedder,
+                 log: Callable[[str], None]):
         self.pool = pool
         self.expected = expected
         self.url = url
         self.documents = Documents(pool)
+        self.settings, self.embedder, self.log = settings, embedder, log
+
+    @property
+    def current(self) -> "PostgresStore":
+        return self
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -161,9 +170,9 @@ class PostgresStore:
                 _enable_pgvector(connection, url)
                 if not rebuild:  # a rebuild re-creates the tables inside its load's transaction
                     _create_or_check(connection, expected, url)
-        store = cls(_pool(url, settings.hnsw_ef_search), expected, url)
+        store = cls(_pool(url, settings.hnsw_ef_search), expected, url, settings, embedder, log)
         if rebuild or sync or not len(store.documents):
-            store.load(settings, embedder, log, fresh=rebuild)
+            store.load(fresh=rebuild)
         return store
 
     def close(self) -> None:
@@ -225,30 +234,37 @@ class PostgresStore:
         except psycopg.errors.ReadOnlySqlTransaction:
             raise read_only(self.url) from None
 
-    def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray, file: str | None = None) -> None:
-        """Add or replace one document; one read from a corpus file is changed by editing that file."""
+    def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray,
+            original: tuple[str, bytes] | None = None, given: Mapping[str, str] | None = None) -> None:
+        """Add or replace one document in one transaction, its metadata in `document.meta`. It is kept in the
+        database only (replicas may not share a folder); one read from a corpus file is changed by editing that
+        file."""
         with self._writing() as connection:
             row = connection.execute("SELECT file FROM rag_documents WHERE id = %s", (document.doc_id,)).fetchone()
-            if row and row[0] and row[0] != file:
+            if row and row[0]:
                 raise DocumentConflict(f"document {document.doc_id!r} is read from the file {row[0]} in the corpus "
                                        "folder: edit that file and run `rag index`, or choose another id")
             _delete(connection, document.doc_id)
-            _insert(connection, [(document, file, document.sha256)], chunks, vectors)
+            _insert(connection, [(document, None, document.sha256)], chunks, vectors)
 
-    def remove(self, doc_id: str) -> None:
+    def delete(self, doc_id: str) -> None:
         with self._writing() as connection:
             if not storable(doc_id) or not _delete(connection, doc_id):
                 raise NoSuchDocument(f"no document with id {doc_id!r}")
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
                 raise LastDocument(f"{doc_id!r} is the last document; an index needs at least one")
 
-    def load(self, settings, embedder: Embedder, log: Callable[[str], None], nlp=None, fresh: bool = False) -> bool:
+    def sync(self) -> bool:
+        return self.load()
+
+    def load(self, fresh: bool = False) -> bool:
         """Bring the corpus folder in as one transaction: files whose bytes changed are re-embedded, files
         that are gone are removed, the rest is left alone. Killed midway, the database keeps its previous
         state. Documents added through the API (no file) are never touched. `fresh` drops and re-creates
         the tables first, in the same transaction (rag index --rebuild). True when anything changed."""
         from rag.nlp import load_nlp
 
+        settings, log = self.settings, self.log
         source = Path(settings.source_dir)
         hashes = corpus_hashes(source) if source.is_dir() else {}
         with self._writing() as connection:
@@ -275,7 +291,7 @@ class PostgresStore:
                     documents.append(read_document(source / name, ids[source / name]))
                 except RagError as exc:
                     log(f"skipped {name}: {exc}")
-            chunks, vectors = chunk_and_embed(documents, nlp or load_nlp(settings.spacy_model), embedder, settings,
+            chunks, vectors = chunk_and_embed(documents, load_nlp(settings.spacy_model), self.embedder, settings,
                                               progress=True)
             _insert(connection, [(d, Path(d.path).name, hashes[Path(d.path).name]) for d in documents], chunks, vectors)
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:

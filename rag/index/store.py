@@ -1,14 +1,16 @@
 """The index as one value (stage 4): FAISS vectors, BM25, the chunks, the documents and a manifest.
 
-A `Store` is never changed in place once served: adding or removing a document returns a new one, so a
-question that took a store keeps a consistent view to its end. rag/index/persist.py writes and reads it.
-rag/index/postgres.py is the other implementation of `Searchable`, shared by several processes.
+The store contract has two halves. `Searchable` is what questions read; `Index` is what the pipeline holds:
+its `current` searchable, and the writes (put, delete, sync from the corpus folder). Two stores implement
+both: `faiss` (folder.py over this module's `Store`, an immutable value: adding or removing a document
+returns a new one, so a question that took a store keeps a consistent view to its end; persist.py writes and
+reads it) and `postgres` (postgres.py, one database shared by several processes, its own `current`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -29,12 +31,36 @@ class Searchable(Protocol):
     """What retrievers, answerers and the service need from a store, whichever holds the index."""
 
     documents: Mapping[str, Document]
-    shared: bool  # True when other processes write to it too (postgres): no snapshot to swap, nothing to reload
+    # A capability: a store that fuses dense and lexical rankings in one query of its own has `hybrid`
+    # (vector, query, k, rrf_k, depth, doc_ids) -> hits; otherwise None, and the retriever fuses them.
+    hybrid: Callable[..., list[Hit]] | None
 
     def dense(self, vector: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]: ...
     def lexical(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]: ...
     def term_weights(self) -> TermWeights: ...
     def chunk_counts(self) -> Mapping[str, int]: ...  # chunks per document
+
+
+class Index(Protocol):
+    """A store as the pipeline holds it: what questions read now, and the writes. Each write keeps the corpus
+    and the index together, all or nothing; errors are rag.errors' (NoSuchDocument, LastDocument,
+    DocumentConflict, ReadOnlyStore, DatabaseUnavailable)."""
+
+    shared: bool  # True when other processes write to it too (postgres): there is no corpus folder to watch
+    manifest: dict  # the settings the index was built with, and its counts
+
+    @property
+    def current(self) -> Searchable: ...
+
+    def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray,
+            original: tuple[str, bytes] | None = None, given: Mapping[str, str] | None = None) -> None:
+        """Add or replace one document, already chunked and embedded. `original` is the uploaded file it was
+        extracted from, `given` the metadata given with it; a store with a corpus folder keeps both there."""
+
+    def delete(self, doc_id: str) -> None: ...
+
+    def sync(self) -> bool:
+        """Bring in the corpus folder's added, edited and removed files; True when anything changed."""
 
 
 @dataclass
@@ -45,7 +71,7 @@ class Store:
     documents: dict[str, Document]
     generation: str = ""  # the folder it was loaded from or saved to; "" while only in memory
     stems: list[list[str]] | None = None  # each chunk's BM25 terms, in chunk order; computed when first needed
-    shared: ClassVar[bool] = False
+    hybrid: ClassVar[None] = None  # dense and lexical rankings are fused by the retriever
 
     def search(self, query: np.ndarray, k: int, doc_ids: frozenset[str] | None = None) -> list[tuple[int, float]]:
         """(chunk position, cosine score) for the k nearest chunks, of the documents in `doc_ids` when given

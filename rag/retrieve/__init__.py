@@ -28,7 +28,7 @@ def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
     from rag.retrieve.fusion import FusedInStore, HybridRetriever
     from rag.retrieve.lexical import LexicalRetriever
 
-    if hasattr(store, "hybrid"):  # a database fuses both rankings in one query
+    if store.hybrid is not None:  # a database fuses both rankings in one query
         return FusedInStore(store, embedder, rrf_k)
     return HybridRetriever([_dense(store, embedder, rrf_k), LexicalRetriever(store)], rrf_k=rrf_k)
 
