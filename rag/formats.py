@@ -1,4 +1,7 @@
-"""Article files that are not plain text: the text a reader sees, extracted when the file is read. Citation
+"""The article file formats, in one table (FORMATS) that the corpus loader, the folder watcher, the HTTP upload,
+the page and the store read: adding a format is one row here.
+
+Files that are not plain text are read as the text a reader sees, extracted when the file is read. Citation
 offsets index into that extracted text (what GET /documents/{id} returns), not into the file's bytes.
 Each extractor is a maintained library, imported only when such a file turns up."""
 
@@ -7,12 +10,12 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import RagError, TooLong
 
-TEXT = (".txt", ".md")
-CONVERTED = (".html", ".htm", ".pdf", ".docx")
 # Limits checked while extracting, so a small file that inflates (a zip bomb, one content stream shared by
 # every page) is refused early instead of holding a worker for minutes.
 MAX_CHARS = 500_000  # about 80,000 words, the most one document may have
@@ -39,9 +42,37 @@ class Budget:
         return text
 
 
+@dataclass(frozen=True)
+class Format:
+    kind: str  # what users call it: "PDF"
+    media_type: str
+    text: Callable[[bytes, Budget], str] | None = None  # None: a text file, decoded as it is
+    meta: Callable[[bytes], dict[str, str | None]] | None = None  # published / url / byline the file carries
+
+
+def suffixes() -> tuple[str, ...]:
+    return tuple(FORMATS)
+
+
+def listed() -> str:
+    """The suffixes as users read them: ".txt, .md, .html, .htm, .pdf, .docx"."""
+    return ", ".join(FORMATS)
+
+
+def is_text(suffix: str) -> bool:
+    found = FORMATS.get(suffix.lower())
+    return found is not None and found.text is None
+
+
+def is_converted(suffix: str) -> bool:
+    """A format whose text is extracted; the corpus keeps such a file as it came."""
+    found = FORMATS.get(suffix.lower())
+    return found is not None and found.text is not None
+
+
 def converted_text(name: str, data: bytes) -> str:
     suffix = Path(name).suffix.lower()
-    extract = {".html": html_text, ".htm": html_text, ".pdf": pdf_text, ".docx": docx_text}[suffix]
+    extract = FORMATS[suffix].text
     try:
         text = extract(data, Budget(name))
     except RagError:
@@ -56,22 +87,28 @@ def converted_text(name: str, data: bytes) -> str:
 def converted_meta(name: str, data: bytes) -> dict[str, str | None]:
     """published / url / byline from an HTML page's meta tags or a DOCX file's core properties; {} when the file
     has none or cannot be read (its text extraction reports that)."""
-    suffix = Path(name).suffix.lower()
+    found = FORMATS.get(Path(name).suffix.lower())
+    if found is None or found.meta is None:
+        return {}
     try:
-        if suffix in (".html", ".htm"):
-            import trafilatura
-
-            found = trafilatura.extract_metadata(data)
-            return {"published": found.date, "url": found.url, "byline": found.author} if found else {}
-        if suffix == ".docx":
-            from docx import Document
-
-            properties = Document(io.BytesIO(data)).core_properties
-            return {"published": properties.created.date().isoformat() if properties.created else None,
-                    "byline": properties.author}
+        return found.meta(data)
     except Exception:  # a damaged file: converted_text says so when the text is read
         return {}
-    return {}
+
+
+def html_meta(data: bytes) -> dict[str, str | None]:
+    import trafilatura
+
+    found = trafilatura.extract_metadata(data)
+    return {"published": found.date, "url": found.url, "byline": found.author} if found else {}
+
+
+def docx_meta(data: bytes) -> dict[str, str | None]:
+    from docx import Document
+
+    properties = Document(io.BytesIO(data)).core_properties
+    return {"published": properties.created.date().isoformat() if properties.created else None,
+            "byline": properties.author}
 
 
 def html_text(data: bytes, budget: Budget) -> str:
@@ -135,3 +172,14 @@ def docx_text(data: bytes, budget: Budget) -> str:
             paragraphs.append(text)
     return "\n\n".join(paragraphs) + "\n"
 
+
+
+FORMATS: dict[str, Format] = {
+    ".txt": Format("plain text", "text/plain"),
+    ".md": Format("Markdown", "text/markdown"),
+    ".html": Format("HTML", "text/html", html_text, html_meta),
+    ".htm": Format("HTML", "text/html", html_text, html_meta),
+    ".pdf": Format("PDF", "application/pdf", pdf_text),
+    ".docx": Format("DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", docx_text,
+                    docx_meta),
+}

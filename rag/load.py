@@ -13,9 +13,8 @@ from pathlib import Path
 
 from rag.clean import Block, clean, front_matter_end
 from rag.errors import RagError, TooLong
-from rag.formats import CONVERTED, MAX_CHARS, TEXT, converted_meta, converted_text
+from rag.formats import MAX_CHARS, converted_meta, converted_text, is_converted, listed, suffixes
 
-SUFFIXES = TEXT + CONVERTED
 MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
 
 
@@ -127,12 +126,12 @@ def sidecar_meta(path: Path) -> dict[str, str]:
 def file_meta(name: str, data: bytes) -> dict[str, str]:
     """published / url / byline that an HTML or DOCX file carries in its own fields (Markdown's front matter is
     read from the text)."""
-    return tidy_meta(converted_meta(name, data)) if Path(name).suffix.lower() in CONVERTED else {}
+    return tidy_meta(converted_meta(name, data))
 
 
 def file_text(name: str, data: bytes) -> str:
     """The text of an article file, by its suffix: plain text decoded, HTML, PDF and DOCX extracted."""
-    if Path(name).suffix.lower() in CONVERTED:
+    if is_converted(Path(name).suffix):
         return converted_text(name, data)
     return decode_text(data, name)
 
@@ -140,9 +139,9 @@ def file_text(name: str, data: bytes) -> str:
 def corpus_files(source_dir: Path) -> list[Path]:
     if not source_dir.is_dir():
         raise RagError(f"corpus folder not found: {source_dir}")
-    files = sorted(p for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    files = sorted(p for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() in suffixes())
     if not files:
-        raise RagError(f"no article files ({', '.join(SUFFIXES)}) in corpus folder {source_dir}")
+        raise RagError(f"no article files ({listed()}) in corpus folder {source_dir}")
     return files
 
 
@@ -166,10 +165,10 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
     """Every document that can be read; each file that cannot is skipped and logged with its reason. `known`
     (file name -> id) keeps the ids an earlier index gave (see document_ids)."""
     files = corpus_files(source_dir)
-    others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in SUFFIXES
+    others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in suffixes()
                     and not p.name.startswith(".") and not p.name.endswith(SIDECAR))
     if others:
-        log(f"skipped {len(others)} file(s) of other types (not {', '.join(SUFFIXES)}): {', '.join(others[:5])}"
+        log(f"skipped {len(others)} file(s) of other types (not {listed()}): {', '.join(others[:5])}"
             + (" …" if len(others) > 5 else ""))
     documents, problems = [], []
     for path, doc_id in document_ids(files, known).items():

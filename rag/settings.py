@@ -9,11 +9,13 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
+from rag.formats import listed
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
 
-    source_dir: Path = Field(Path("seeds"), description="Folder of .txt/.md articles to index.")
+    source_dir: Path = Field(Path("seeds"), description=f"Folder of article files to index ({listed()}).")
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
     cache_dir: Path = Field(Path.home() / ".cache" / "rag-news", description="Models converted locally (ONNX, CTranslate2).")
 

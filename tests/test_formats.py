@@ -154,3 +154,37 @@ def test_extraction_stops_at_the_character_limit(monkeypatch):
     data = built_docx(lambda document: [document.add_paragraph("word " * 100) for _ in range(50)])
     with pytest.raises(TooLong, match="over 1,000 characters"):
         formats.converted_text("long.docx", data)
+
+
+def test_a_format_added_to_the_table_is_read_from_the_folder_accepted_by_uploads_and_offered_by_the_page(
+        tmp_path, monkeypatch):
+    """Adding a format is one row in rag/formats.py: here a made-up ".note" whose text sits after a "text:" line."""
+    from fastapi.testclient import TestClient
+
+    from rag import formats
+    from rag.api.app import create_app
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    def note_text(data: bytes, budget: formats.Budget) -> str:
+        return budget.take(data.decode("utf-8").split("text:\n", 1)[1])
+
+    monkeypatch.setitem(formats.FORMATS, ".note", formats.Format("note", "text/x-note", note_text))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "port.note").write_bytes(f"kind: note\ntext:\n{TITLE}\n\n{BODY}\n".encode("utf-8"))
+    (corpus / "other.txt").write_text("Gwangju opens an AI centre\n\nGwangju opened an AI centre on Monday.\n")
+    settings = Settings(source_dir=corpus, index_dir=tmp_path / "index", allow_writes=True)
+    pipeline = Pipeline.open(settings, log=lambda m: None)
+    assert pipeline.store.documents["port"].title == TITLE  # read from the folder
+    assert pipeline.ask("How many engineers will the Busan robotics port employ?").citations[0].doc_id == "port"
+
+    with TestClient(create_app(settings, pipeline)) as client:
+        page = client.get("/").text
+        assert ".note" in page.split('id="upload"')[1].split(">")[0]  # the page's file picker offers it
+        note = f"kind: note\ntext:\nBusan names a port chief\n\n{BODY} Its chief is Kim Minji.\n".encode("utf-8")
+        added = client.post("/documents", files={"file": ("chief.note", note, "text/x-note")})
+        assert added.status_code == 201 and added.json()["title"] == "Busan names a port chief"
+        assert (corpus / "chief.note").read_bytes() == note  # kept as it came, like a PDF
+        refused = client.post("/documents", files={"file": ("x.rtf", b"{\\rtf1}", "application/rtf")})
+        assert refused.status_code == 415 and ".note" in refused.json()["error"]

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, errors, may_write
 from rag.api.schemas import DocumentIn, DocumentMeta, DocumentOut, DocumentSummary
-from rag.formats import CONVERTED, TEXT
+from rag.formats import FORMATS, listed, suffixes
 from rag.load import Document, decode_text, file_text
 
 # POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
@@ -23,13 +23,15 @@ UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "description": "A .txt or .md file (text; its encoding is detected), or an .html, .pdf or .docx file (its text is extracted)."},
+                        "file": {"type": "string", "description": "An article file: "
+                                 + ", ".join(f"{suffix} ({f.kind})" for suffix, f in FORMATS.items())
+                                 + ". Text files are decoded (their encoding detected); the others' text is extracted."},
                         "doc_id": {"type": "string", "description": "Defaults to the file name without suffix."},
                         **{name: {"type": "string", "description": field.description}
                            for name, field in DocumentMeta.model_fields.items()},
                     },
                 },
-                "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
+                "encoding": {"file": {"contentType": ", ".join(dict.fromkeys(f.media_type for f in FORMATS.values()))}},
             },
         },
     }
@@ -98,9 +100,8 @@ async def document_from_request(request: Request) -> tuple[str, str, tuple[str, 
             name, data = upload.filename or "", await upload.read()
         if not data:
             raise HTTPProblem(400, f"file: {name or 'the upload'} is empty (0 bytes)")
-        if Path(name).suffix and Path(name).suffix.lower() not in TEXT + CONVERTED:  # no suffix: read as text
-            raise HTTPProblem(415, f"file: {name} is not a supported type; send one of "
-                                   f"{', '.join(TEXT + CONVERTED)}")
+        if Path(name).suffix and Path(name).suffix.lower() not in suffixes():  # no suffix: read as text
+            raise HTTPProblem(415, f"file: {name} is not a supported type; send one of {listed()}")
         doc_id = form.get("doc_id") or Path(name).stem
         if not isinstance(doc_id, str) or not doc_id:
             raise HTTPProblem(422, "doc_id: give one, or upload a file with a name")

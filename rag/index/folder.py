@@ -19,7 +19,7 @@ import numpy as np
 from rag.atomic import removing_all, write_bytes
 from rag.contracts import Chunk
 from rag.errors import DocumentConflict, LastDocument, NoSuchDocument
-from rag.formats import CONVERTED, TEXT
+from rag.formats import is_converted, is_text
 from rag.index import vectors as vector_index
 from rag.index.build import file_ids, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
@@ -50,7 +50,7 @@ class FolderIndex:
         .txt, or the name an earlier text file had), its sidecar when metadata was given, then a generation."""
         doc_id = document.doc_id
         suffix = os.path.splitext(original[0])[1].lower() if original else ""
-        kept = original is not None and suffix in CONVERTED
+        kept = original is not None and is_converted(suffix)
         payload = original[1] if kept else document.text.encode("utf-8")
         sidecar_bytes = json.dumps(dict(given), indent=2).encode("utf-8") if given else None
 
@@ -59,10 +59,10 @@ class FolderIndex:
             old = os.path.basename(existing.path) if existing and existing.path else None
             if kept:
                 name = f"{doc_id}{suffix}"
-            elif old and old.lower().endswith(TEXT):  # replacing notes.md rewrites notes.md, not a new notes.txt
+            elif old and is_text(os.path.splitext(old)[1]):  # replacing notes.md rewrites notes.md, not a new notes.txt
                 name = old
             else:
-                name = f"{doc_id}{suffix if suffix in TEXT else '.txt'}"
+                name = f"{doc_id}{suffix if is_text(suffix) else '.txt'}"
             path = self.settings.source_dir / name
             if name != old and path.exists():
                 owner = file_ids(store).get(name)

@@ -27,6 +27,7 @@ from rag.errors import (DatabaseError, DatabaseUnavailable, DocumentConflict, La
                         ReadOnlyStore)
 from rag.index.build import CLEANER_VERSION, chunk_and_embed
 from rag.index.sparse import B, K1, chunk_stems, stems
+from rag.formats import listed
 from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
 
@@ -295,7 +296,7 @@ class PostgresStore:
                                               progress=True)
             _insert(connection, [(d, Path(d.path).name, hashes[Path(d.path).name]) for d in documents], chunks, vectors)
             if connection.execute("SELECT count(*) FROM rag_documents").fetchone()[0] == 0:
-                raise RagError(f"no documents to index in {source}: add article files (.txt, .md, .html, .pdf, .docx) there")
+                raise RagError(f"no documents to index in {source}: add article files ({listed()}) there")
         log(f"{source}: {len(documents)} file(s) added or changed, {len(removed)} removed, in one transaction")
         return True
 
