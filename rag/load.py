@@ -198,6 +198,13 @@ def corpus_hashes(source_dir: Path) -> dict[str, str]:
     return hashes
 
 
+def corpus_changes(known: Mapping[str, str], current: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(changed, removed): the file names whose hash is new or differs from the one the index `known`s, and
+    those it knows that are gone. Both stores bring in a folder's changes from this one diff."""
+    changed = sorted(name for name, digest in current.items() if known.get(name) != digest)
+    return changed, sorted(set(known) - set(current))
+
+
 def article_digest(data: bytes, sidecar: bytes | None) -> str:
     """An article file's hash as the index records it: its metadata file counts as part of it, so editing that
     re-indexes the article."""

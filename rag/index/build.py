@@ -19,7 +19,7 @@ from rag.index import vectors as vector_index
 from rag.errors import IndexCorrupt, IndexMissing
 from rag.index.persist import FORMAT_VERSION, load, save_locked, writer_lock
 from rag.index.store import Store
-from rag.load import Document, corpus_hashes, document_ids, load_corpus, read_document
+from rag.load import Document, corpus_changes, corpus_hashes, document_ids, load_corpus, read_document
 from rag.nlp import load_nlp
 from rag.settings import Settings
 
@@ -31,19 +31,16 @@ def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def chunk_settings(settings: Settings, embedder: Embedder) -> dict:
+    """What every indexed chunk depends on, in either store; a difference means the index must be rebuilt."""
+    return {"cleaner": CLEANER_VERSION, "embedder": settings.embedder, "embed_model": settings.embed_model,
+            "dimension": embedder.dimension, "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap, "spacy_model": settings.spacy_model}
+
+
 def index_settings(settings: Settings, embedder: Embedder) -> dict:
-    """Everything that changes what an index contains; a difference means the index is stale."""
-    return {
-        "format": FORMAT_VERSION,
-        "cleaner": CLEANER_VERSION,
-        "embedder": settings.embedder,
-        "embed_model": settings.embed_model,
-        "dimension": embedder.dimension,
-        "chunk_tokens": settings.chunk_tokens,
-        "chunk_overlap": settings.chunk_overlap,
-        "spacy_model": settings.spacy_model,
-        "index_type": settings.index_type,
-    }
+    """Everything that changes what a FAISS index folder holds: the chunks, its file format and its vector index."""
+    return {"format": FORMAT_VERSION, **chunk_settings(settings, embedder), "index_type": settings.index_type}
 
 
 def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
@@ -105,10 +102,8 @@ def stale_reason(store: Store, settings: Settings, embedder: Embedder) -> str | 
 def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Callable[[str], None]) -> Store | None:
     """The store with every file added, edited or removed since it was saved brought in, embedding only those;
     None when the folder matches it. Files that cannot be indexed are skipped and logged, as in a full build."""
-    known = store.manifest["corpus"]
     current = corpus_hashes(settings.source_dir)
-    changed = sorted(name for name, digest in current.items() if known.get(name) != digest)
-    removed = sorted(set(known) - set(current))
+    changed, removed = corpus_changes(store.manifest["corpus"], current)
     if not changed and not removed:
         return None
     by_file = file_ids(store)

@@ -25,10 +25,10 @@ from rag.contracts import Chunk, Hit
 from rag.embed import Embedder
 from rag.errors import (DatabaseError, DatabaseUnavailable, DocumentConflict, LastDocument, NoSuchDocument, RagError,
                         ReadOnlyStore)
-from rag.index.build import CLEANER_VERSION, chunk_and_embed
+from rag.index.build import chunk_and_embed, chunk_settings
 from rag.index.sparse import B, K1, chunk_stems, stems
 from rag.formats import listed
-from rag.load import Document, corpus_hashes, corpus_files, document_ids, read_document
+from rag.load import Document, corpus_changes, corpus_hashes, corpus_files, document_ids, read_document
 from rag.clean import Block
 
 SCHEMA_VERSION = 3  # 2: BM25 over stored stems replaced PostgreSQL full-text ranking; 3: document metadata
@@ -46,13 +46,6 @@ BULK_CHUNKS = 10_000
 
 CHECKOUT_TIMEOUT_S = 0.8  # a request waits this long for a working connection, then answers 503 (an outage)
 CONNECT_TIMEOUT_S = 5  # a reconnect to an unreachable host gives up after this, unless the URL sets its own
-
-
-def store_settings(settings, embedder: Embedder) -> dict:
-    """What every stored chunk depends on; a database indexed otherwise is refused until rebuilt."""
-    return {"cleaner": CLEANER_VERSION, "embedder": settings.embedder, "embed_model": settings.embed_model,
-            "dimension": embedder.dimension, "chunk_tokens": settings.chunk_tokens,
-            "chunk_overlap": settings.chunk_overlap, "spacy_model": settings.spacy_model}
 
 
 def read_only(url: str) -> ReadOnlyStore:
@@ -161,7 +154,7 @@ class PostgresStore:
         if settings.database_url is None:
             raise DatabaseError("RAG_STORE=postgres needs RAG_DATABASE_URL (e.g. postgresql://user:pass@host/db)")
         url = settings.database_url.get_secret_value()
-        expected = store_settings(settings, embedder)
+        expected = chunk_settings(settings, embedder)  # a database indexed otherwise is refused until rebuilt
         with _connect(url) as connection:
             if connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]:  # a read replica: check, never write
                 if rebuild or sync:
@@ -279,8 +272,7 @@ class PostgresStore:
             # Every file keeps the id it had, even through a rebuild; a new file never takes an API document's id.
             ids = document_ids(corpus_files(source), {file: i for file, i in indexed if file},
                                () if fresh else {i for file, i in indexed if not file}) if source.is_dir() else {}
-            changed = sorted(name for name, digest in hashes.items() if known.get(name) != digest)
-            removed = sorted(set(known) - set(hashes))
+            changed, removed = corpus_changes(known, hashes)
             if not changed and not removed:
                 return False
             for (doc_id,) in connection.execute("SELECT id FROM rag_documents WHERE file = ANY(%s)",
