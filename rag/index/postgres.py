@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rag.answer.terms import TermWeights, sentence_terms
+from rag.index.terms import TermWeights, sentence_terms
 from rag.contracts import Chunk, Hit
 from rag.embed import Embedder
 from rag.errors import (DatabaseError, DatabaseUnavailable, DocumentConflict, LastDocument, NoSuchDocument, RagError,

@@ -23,7 +23,7 @@ from rag.index import vectors as vector_index
 from rag.load import Document
 
 if TYPE_CHECKING:
-    from rag.answer.terms import TermWeights
+    from rag.index.terms import TermWeights
     from rag.index.sparse import Bm25
 
 
@@ -120,7 +120,7 @@ class Store:
 
     @cached_property
     def _weights(self) -> TermWeights:
-        from rag.answer.terms import TermWeights
+        from rag.index.terms import TermWeights
 
         return TermWeights.of(self.chunks)
 

@@ -15,7 +15,7 @@ import random
 import re
 from collections import defaultdict
 
-from rag.train.data import Example
+from rag.evaluation.squad import Example
 
 ANTONYMS = [("first", "last"), ("largest", "smallest"), ("biggest", "smallest"), ("most", "least"),
             ("before", "after"), ("earliest", "latest"), ("highest", "lowest"), ("increase", "decrease"),
