@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from rag.contracts import Chunk, Sentence, Token
-from rag.load import Document
+from rag.ingest.load import Document
 from rag.nlp import ENTITY_PIPES, Doc, Language
 from rag.text import trim_span
 

@@ -22,7 +22,7 @@ from rag.index import open_index
 from rag.index.build import chunk, log_to_stderr
 from rag.index.store import Index, Searchable
 from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
-from rag.load import Document, document_from_text, file_meta, tidy_meta
+from rag.ingest.load import Document, document_from_text, file_meta, tidy_meta
 from rag.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
-from rag.formats import listed
+from rag.ingest.formats import listed
 
 
 class Settings(BaseSettings):

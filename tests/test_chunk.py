@@ -1,5 +1,5 @@
 from rag.chunk import chunk_document, passage_entities
-from rag.load import document_from_text, load_corpus
+from rag.ingest.load import document_from_text, load_corpus
 
 
 def chunk_all(corpus, nlp, embedder, tokens=128, overlap=1):
@@ -91,7 +91,7 @@ def test_a_sentence_longer_than_the_window_is_split_not_truncated(nlp, embedder)
 
 
 def test_a_single_word_longer_than_the_window_is_cut_not_truncated(nlp, embedder):
-    from rag.load import document_from_text
+    from rag.ingest.load import document_from_text
 
     blob = "x|" * 3000  # one spaCy token, 6,000 wordpieces
     document = document_from_text("blob", f"Blob Title\n\nThe checksum is {blob} and nothing else.\n")

@@ -76,7 +76,7 @@ def test_the_published_question_pattern_says_exactly_what_is_accepted(question):
 
 
 def test_overlapped_chunking_and_embedding_keeps_every_chunk_with_its_vector(pipeline, embedder, nlp):
-    from rag.load import load_corpus
+    from rag.ingest.load import load_corpus
     from rag.index.build import chunk_and_embed
 
     documents = load_corpus(pipeline.settings.source_dir)
@@ -106,7 +106,7 @@ def test_nothing_indexable_is_one_error(tmp_path):
 
 
 def test_two_files_with_one_stem_get_distinct_ids(corpus, tmp_path):
-    from rag.load import load_corpus
+    from rag.ingest.load import load_corpus
 
     (corpus / "alpha.txt").write_text("Alpha Plain\n\nThe plain alpha file says the budget is 5 won.\n")
     (corpus / "alpha.md").write_text("Alpha Markdown\n\nThe markdown alpha file says the budget is 9 won.\n")
@@ -115,7 +115,7 @@ def test_two_files_with_one_stem_get_distinct_ids(corpus, tmp_path):
 
 
 def test_byte_order_mark_and_old_mac_line_ends(tmp_path):
-    from rag.load import read_document
+    from rag.ingest.load import read_document
 
     path = tmp_path / "bom.txt"
     path.write_bytes("\ufeffTitle Line\r\rBody sentence one. Body sentence two.\r".encode("utf-8"))
@@ -126,7 +126,7 @@ def test_byte_order_mark_and_old_mac_line_ends(tmp_path):
 def test_a_huge_document_is_refused_and_a_long_paragraph_is_parsed_in_pieces(nlp):
     from rag.chunk import PARSE_CHARS, _parseable
     from rag.errors import TooLong
-    from rag.load import MAX_DOCUMENT_CHARS, document_from_text
+    from rag.ingest.load import MAX_DOCUMENT_CHARS, document_from_text
 
     with pytest.raises(TooLong, match="the most one document may have"):
         document_from_text("big", "Title\n\n" + "word " * (MAX_DOCUMENT_CHARS // 5 + 1))

@@ -190,8 +190,8 @@ def test_the_server_keeps_answering_while_a_bomb_upload_is_extracted(live):
 
     from docx.oxml import OxmlElement
 
-    from rag.formats import MAX_PARAGRAPHS
-    from tests.test_formats import built_docx
+    from rag.ingest.formats import MAX_PARAGRAPHS
+    from tests.ingest.test_formats import built_docx
 
     server, _ = live
     bomb = built_docx(lambda document: [document.element.body.append(OxmlElement("w:p"))

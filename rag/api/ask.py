@@ -13,7 +13,7 @@ from fastapi.sse import format_sse_event
 from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current
 from rag.api.schemas import QUESTION_SCHEMA, AskRequest, AskResponse, Passage
 from rag.errors import RagError
-from rag.formats import listed, suffixes
+from rag.ingest.formats import listed, suffixes
 from rag.inputs import validate_question
 
 PAGE = Path(__file__).with_name("page.html")
@@ -28,7 +28,7 @@ router = APIRouter()
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
 async def page():
-    # The upload form lists the formats of rag/formats.py's table.
+    # The upload form lists the formats of rag/ingest/formats.py's table.
     html = PAGE.read_text(encoding="utf-8").replace("{{formats}}", listed()).replace("{{accept}}", ",".join(suffixes()))
     return HTMLResponse(html)
 

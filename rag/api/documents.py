@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from rag.api.common import ERRORS, WRITE_ERRORS, HTTPProblem, admitted, current, describe, errors, may_write
 from rag.api.schemas import DocumentIn, DocumentMeta, DocumentOut, DocumentSummary
-from rag.formats import FORMATS, listed, suffixes
-from rag.load import Document, decode_text, file_text
+from rag.ingest.formats import FORMATS, listed, suffixes
+from rag.ingest.load import Document, decode_text, file_text
 
 # POST /documents takes JSON or a multipart file upload; FastAPI cannot declare both from one signature.
 UPLOAD_BODY = {

@@ -16,7 +16,7 @@ import psycopg
 from rag.bench.retrieval import recall_at_10, synthetic_vectors
 from rag.bench.timing import each_ms
 from rag.contracts import Chunk
-from rag.load import Document
+from rag.ingest.load import Document
 
 DOCUMENT_CHUNKS = 1_000  # synthetic chunks per synthetic document
 ADDED = 200  # chunks added one document at a time afterwards, as POST /documents does

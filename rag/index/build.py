@@ -19,7 +19,7 @@ from rag.index import vectors as vector_index
 from rag.errors import IndexCorrupt, IndexMissing
 from rag.index.persist import FORMAT_VERSION, load, save_locked, writer_lock
 from rag.index.store import Store
-from rag.load import Document, corpus_changes, corpus_hashes, document_ids, load_corpus, read_document
+from rag.ingest.load import Document, corpus_changes, corpus_hashes, document_ids, load_corpus, read_document
 from rag.nlp import load_nlp
 from rag.settings import Settings
 

@@ -19,12 +19,12 @@ import numpy as np
 from rag.atomic import removing_all, write_bytes
 from rag.contracts import Chunk
 from rag.errors import DocumentConflict, LastDocument, NoSuchDocument
-from rag.formats import is_converted, is_text
+from rag.ingest.formats import is_converted, is_text
 from rag.index import vectors as vector_index
 from rag.index.build import file_ids, refreshed
 from rag.index.persist import current_generation, load, save_locked, writer_lock
 from rag.index.store import Store
-from rag.load import Document, article_digest, sidecar_meta, sidecar_path
+from rag.ingest.load import Document, article_digest, sidecar_meta, sidecar_path
 from rag.nlp import load_nlp
 
 

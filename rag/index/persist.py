@@ -19,12 +19,12 @@ from pathlib import Path
 import faiss
 
 from rag.atomic import fsync, write_bytes
-from rag.clean import Block
+from rag.ingest.clean import Block
 from rag.contracts import Chunk
 from rag.errors import IndexCorrupt, IndexMissing, RagError
 from rag.index import vectors as vector_index
 from rag.index.store import Store
-from rag.load import Document
+from rag.ingest.load import Document
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"

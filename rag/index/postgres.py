@@ -27,9 +27,9 @@ from rag.errors import (DatabaseError, DatabaseUnavailable, DocumentConflict, La
                         ReadOnlyStore)
 from rag.index.build import chunk_and_embed, chunk_settings
 from rag.index.sparse import B, K1, chunk_stems, stems
-from rag.formats import listed
-from rag.load import Document, corpus_changes, corpus_hashes, corpus_files, document_ids, read_document
-from rag.clean import Block
+from rag.ingest.formats import listed
+from rag.ingest.load import Document, corpus_changes, corpus_hashes, corpus_files, document_ids, read_document
+from rag.ingest.clean import Block
 
 SCHEMA_VERSION = 3  # 2: BM25 over stored stems replaced PostgreSQL full-text ranking; 3: document metadata
 WRITER_LOCK = 0x7261_6700  # pg_advisory_xact_lock key: one writer at a time, across replicas

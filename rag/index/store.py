@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.contracts import Chunk, Hit
 from rag.index import vectors as vector_index
-from rag.load import Document
+from rag.ingest.load import Document
 
 if TYPE_CHECKING:
     from rag.index.terms import TermWeights

@@ -42,7 +42,7 @@ GOOD_F1 = 0.5  # an answer with at least this token F1 counts as right
 def check_dataset(dataset: Path, source: Path, split: str | None) -> list[Example]:
     """The questions of `split`, every line checked against the corpus before any model loads: a doc id that
     is no file of `source`, or an answer that is not in its article, is reported with its line number."""
-    from rag.load import corpus_files, document_ids, file_text
+    from rag.ingest.load import corpus_files, document_ids, file_text
 
     if not source.is_dir():
         raise RagError(f"corpus folder not found: {source}")

@@ -246,7 +246,7 @@ def test_a_full_disk_answers_507_and_leaves_nothing_behind(client, writable, mon
 
 
 def test_a_document_over_the_size_limit_is_a_413_with_the_limit(client):
-    from rag.load import MAX_DOCUMENT_CHARS
+    from rag.ingest.load import MAX_DOCUMENT_CHARS
 
     text = "Huge\n\n" + "Gwangju grows. " * (MAX_DOCUMENT_CHARS // 15 + 1)
     response = client.post("/documents", json={"doc_id": "huge", "text": text}, headers=AUTH)
@@ -292,7 +292,7 @@ def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
 
 
 def test_a_docx_upload_is_extracted_and_answerable(client, writable):
-    from tests.test_formats import BODY, docx_bytes
+    from tests.ingest.test_formats import BODY, docx_bytes
 
     settings, pipeline = writable
     original = docx_bytes(["Port report", BODY])

@@ -120,7 +120,7 @@ def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemme
 
 def test_an_interrupted_build_drops_the_queued_embedding_batches(corpus, embedder, monkeypatch):
     from rag.index import build
-    from rag.load import load_corpus
+    from rag.ingest.load import load_corpus
     from rag.nlp import load_nlp
 
     settings = Settings(source_dir=corpus)

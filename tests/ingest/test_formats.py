@@ -5,7 +5,7 @@ import io
 import pytest
 
 from rag.errors import RagError
-from rag.load import read_document
+from rag.ingest.load import read_document
 
 TITLE = "Busan opens a robotics port"
 BODY = ("The city of Busan announced on Monday that it will open an automated robotics port in 2031. "
@@ -98,7 +98,7 @@ def test_a_pdf_article_is_answered_and_cited_in_its_extracted_text(tmp_path):
 
 
 def test_pdf_lines_are_rebuilt_into_paragraphs_so_sentences_run_across_line_breaks():
-    from rag.formats import converted_text
+    from rag.ingest.formats import converted_text
 
     lines = ["Busan opens a robotics port",
              "The city of Busan announced on Monday that it will open an",
@@ -116,7 +116,7 @@ def test_pdf_lines_are_rebuilt_into_paragraphs_so_sentences_run_across_line_brea
 
 
 def test_docx_tables_are_extracted_in_reading_order():
-    from rag.formats import converted_text
+    from rag.ingest.formats import converted_text
 
     def build(document):
         document.add_paragraph("Gwangju published its budget.")
@@ -134,7 +134,7 @@ def test_a_docx_that_inflates_into_empty_paragraphs_is_refused_while_extracting(
     from docx.oxml import OxmlElement
 
     from rag.errors import TooLong
-    from rag.formats import MAX_PARAGRAPHS, converted_text
+    from rag.ingest.formats import MAX_PARAGRAPHS, converted_text
 
     def build(document):
         for _ in range(4 * MAX_PARAGRAPHS):
@@ -147,7 +147,7 @@ def test_a_docx_that_inflates_into_empty_paragraphs_is_refused_while_extracting(
 
 
 def test_extraction_stops_at_the_character_limit(monkeypatch):
-    from rag import formats
+    from rag.ingest import formats
     from rag.errors import TooLong
 
     monkeypatch.setattr(formats, "MAX_CHARS", 1_000)
@@ -158,10 +158,10 @@ def test_extraction_stops_at_the_character_limit(monkeypatch):
 
 def test_a_format_added_to_the_table_is_read_from_the_folder_accepted_by_uploads_and_offered_by_the_page(
         tmp_path, monkeypatch):
-    """Adding a format is one row in rag/formats.py: here a made-up ".note" whose text sits after a "text:" line."""
+    """Adding a format is one row in rag/ingest/formats.py: here a made-up ".note" whose text sits after a "text:" line."""
     from fastapi.testclient import TestClient
 
-    from rag import formats
+    from rag.ingest import formats
     from rag.api.app import create_app
     from rag.pipeline import Pipeline
     from rag.settings import Settings

@@ -11,9 +11,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.clean import Block, clean, front_matter_end
+from rag.ingest.clean import Block, clean, front_matter_end
 from rag.errors import RagError, TooLong
-from rag.formats import MAX_CHARS, converted_meta, converted_text, is_converted, listed, suffixes
+from rag.ingest.formats import MAX_CHARS, converted_meta, converted_text, is_converted, listed, suffixes
 
 MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
 

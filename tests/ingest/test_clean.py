@@ -1,4 +1,4 @@
-from rag.clean import clean, is_boilerplate
+from rag.ingest.clean import clean, is_boilerplate
 from tests.conftest import SEEDS
 
 WIDGETS = ["본문 바로가기", "bar_progress", "Text Size", "Close", "Special Coverage", "Join us on social!", "Top",

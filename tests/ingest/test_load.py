@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.errors import RagError
-from rag.load import document_from_text, read_document
-from tests.test_formats import BODY, HTML, TITLE, built_docx
+from rag.ingest.load import document_from_text, read_document
+from tests.ingest.test_formats import BODY, HTML, TITLE, built_docx
 
 MARKDOWN = f"""---
 title: ignored, the heading is the title
@@ -104,7 +104,7 @@ def test_the_api_takes_since_and_until_and_lists_dates(dated_pipeline):
 
 
 def test_a_sidecar_gives_any_file_metadata_and_editing_it_reindexes_the_article(tmp_path):
-    from rag.load import corpus_hashes, load_corpus
+    from rag.ingest.load import corpus_hashes, load_corpus
 
     (tmp_path / "port.txt").write_text(f"{TITLE}\n\n{BODY}\n")
     (tmp_path / "port.txt.meta.json").write_text('{"published": "2025-03-04T10:00:00", "source": "https://x.example/p"}')
