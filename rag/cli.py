@@ -143,7 +143,7 @@ def ask(
     from rag.cite import UNSURE
     from rag.inputs import validate_date, validate_question
 
-    validate_question(question)  # fail fast, before loading any model
+    question = validate_question(question)  # fail fast, before loading any model; checked once
     since_date, until_date = validate_date(since, "--since"), validate_date(until, "--until")
     if answerer is not None:
         check_answerer(answerer)
@@ -185,7 +185,7 @@ def search(
     """
     from rag.inputs import validate_question
 
-    validate_question(query)
+    query = validate_question(query)  # checked once
     settings = settings_from(k=k, retrieval=retrieval, source_dir=source, index_dir=index_dir)
     hits = open_pipeline(settings).search(query, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None)
     rows = [

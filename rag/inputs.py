@@ -17,7 +17,18 @@ QUESTION_PATTERN = rf"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{MAX_QUESTION_CHARS -
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a file name: no separators, no "..", no hidden files
 
 
-def validate_question(question: str) -> str:
+class Checked(str):
+    """A question validate_question has passed. A request's question is checked once, where the error can name
+    its field (the HTTP schema, the CLI); the pipeline, the Python API's entry, does not check it again."""
+
+
+def validate_question(question: str) -> Checked:
+    if isinstance(question, Checked):
+        return question
+    return _checked(question)
+
+
+def _checked(question: str) -> Checked:
     question = (question or "").strip()
     if not question:
         raise RagError("the question is empty")
@@ -28,7 +39,7 @@ def validate_question(question: str) -> str:
         raise RagError(f"the question contains a control character ({control.group()!r})")
     if re.search(f"[{SURROGATES}]", question):
         raise RagError("the question contains a lone UTF-16 surrogate, which is not text")
-    return question
+    return Checked(question)
 
 
 def validate_k(k: int) -> int:

@@ -131,7 +131,7 @@ class Pipeline:
         Returns:
             Hits: each a chunk (text, sentences, offsets into its article) and its retrieval score.
         """
-        query = validate_question(query)
+        query = str(validate_question(query))  # a plain str: spaCy takes no subclass
         snapshot = self.snapshot
         return snapshot.retriever(retrieval).search(query, validate_k(k or self.settings.k),
                                                     known_documents(doc_ids, snapshot.store))
@@ -156,7 +156,7 @@ class Pipeline:
             A Result: `answer` (with [n] markers) or "I don't know…" with a `reason`; `citations` (quote and
             offsets into the article, checked against it); `confidence` "high" or "low"; timings.
         """
-        question = validate_question(question)
+        question = str(validate_question(question))  # a plain str: spaCy takes no subclass
         k = validate_k(k or self.settings.k)
         since, until = validate_date(since, "since"), validate_date(until, "until")
         script = foreign_script(question)

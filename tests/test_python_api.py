@@ -29,3 +29,22 @@ def test_importing_rag_loads_no_model():
     code = "import sys, rag; rag.Settings; print(sorted(m for m in ('torch', 'spacy', 'faiss', 'onnxruntime') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_question_is_checked_once_per_request(pipeline, monkeypatch):
+    """The HTTP schema checks it (its error names the field); the pipeline takes it as checked."""
+    from fastapi.testclient import TestClient
+
+    from rag import inputs
+    from rag.api.app import create_app
+
+    assert inputs.validate_question(inputs.validate_question(" Who? ")) == "Who?"
+    checks = []
+    real = inputs._checked
+    monkeypatch.setattr(inputs, "_checked", lambda question: checks.append(question) or real(question))
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        assert client.post("/ask", json={"question": "Who is the mayor of Gwangju?"}).status_code == 200
+        assert checks == ["Who is the mayor of Gwangju?"]
+        assert client.post("/ask", json={"question": "\x07"}).status_code == 422  # still checked
+    pipeline.ask("Who is the mayor of Gwangju?")  # the Python API checks what it is given
+    assert len(checks) == 3
