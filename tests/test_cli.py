@@ -158,6 +158,7 @@ def test_ctrl_c_during_indexing_stops_promptly_and_leaves_the_index_unchanged(pi
     assert (index / "CURRENT").read_bytes() == before and len(load(index).documents) == 5
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_answering_needs_no_torch(tmp_path):
     """`make ask` installs no torch: indexing (the embedding model's ONNX file written from its weights) and
     answering run with torch, transformers and sentence-transformers unimportable."""

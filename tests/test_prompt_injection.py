@@ -15,6 +15,9 @@ INJECTION = (
 )
 
 
+pytestmark = pytest.mark.slow  # kept out of `make check`: it builds an index of its own (16 s)
+
+
 @pytest.fixture(scope="module")
 def injected(pipeline, tmp_path_factory):
     """Every eval question answered before and after the planted document is added."""

@@ -253,6 +253,7 @@ def test_a_document_over_the_size_limit_is_a_413_with_the_limit(client):
     assert response.status_code == 413 and "500,000" in response.json()["error"]
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_asks_racing_adds_replaces_and_deletes_never_fail_or_misquote(client):
     """Three clients ask about one document while a fourth adds, replaces and deletes it, over and over."""
     import time

@@ -1,5 +1,6 @@
 """Re-calibrating a reader rewrites only the calibration section of its model card."""
 
+import pytest
 from rag.train.calibrate import with_calibration
 
 CARD = "# Reader\n\nIntro.\n\n## Calibration (old)\n\nold numbers\n\n## Recipes tried\n\nkept table\n"
@@ -55,6 +56,7 @@ def test_lines_that_do_not_match_the_corpus_stop_the_command_before_any_work(tmp
     assert "Calibrating" not in done.stderr  # nothing was read or loaded
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_calibration_writes_the_decision_into_the_reader_folder(tmp_path):
     reader = tmp_path / "reader"
     shutil.copytree(PACKAGED_READER, reader)

@@ -100,12 +100,14 @@ def test_a_trained_reader_is_trained_further_from_its_own_weights(trained, data,
     assert json.loads((further / "reader.json").read_text())["base"] == "all-MiniLM-L6-v2"  # the encoder, kept
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_resume_without_a_checkpoint_is_one_clear_error(data, tmp_path):
     done = rag("train-reader", "--data", str(data / "train.jsonl"), "--out", str(tmp_path / "none"), "--resume",
                tmp_path=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("error: nothing to resume")
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_an_unknown_base_is_one_clear_error_naming_the_choices(data, tmp_path):
     done = rag("train-reader", "--data", str(data / "train.jsonl"), "--out", str(tmp_path / "m"), "--base", "e5-small",
                tmp_path=tmp_path)
@@ -124,6 +126,7 @@ def test_malformed_lines_are_skipped_and_reported_by_number(tmp_path):
     assert "not at offset 3" in loaded.skipped[1] and "missing" in loaded.skipped[2]
 
 
+@pytest.mark.slow  # kept out of `make check`: seconds each (a subprocess or many writes)
 def test_a_file_with_nothing_usable_stops_with_the_first_reason(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text("{not json\n")
