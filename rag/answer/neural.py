@@ -158,8 +158,9 @@ class NeuralAnswerer:
         spans = sorted((after.spans if after else []) + spans, key=lambda span: -span.margin)[:CANDIDATES]
         mentioned, missing = (after.mentioned, after.missing) if after else self._mentioned(asked.terms, hits)
         candidates: list[Candidate] = []
+        best = -math.inf  # the best candidate's margin plus `reach` times its fit, so far
         for span in spans:
-            if reach is not None and candidates and span.margin + reach < max(c.margin + reach * c.fit for c in candidates):
+            if reach is not None and span.margin + reach < best:
                 break
             chunk = hits[span.passage].chunk
             sentence, start, end = locate(chunk, span.start, span.end)
@@ -174,6 +175,8 @@ class NeuralAnswerer:
                           evidence=[Evidence(span.passage, sentence, offset + start, offset + end)])
             candidates.append(Candidate(draft, span.margin, self._fit(asked, text, start, end),
                                         self.coverage(asked.terms, chunk)))
+            if reach is not None:
+                best = max(best, span.margin + reach * candidates[-1].fit)
         reason = "the passages hold no text" if not spans else "the reader's best spans are only punctuation"
         return Reading(candidates, mentioned, missing, reason, asked, spans, upto)
 

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from rag.evaluation.dataset import Example
-from rag.evaluation.squad import read_examples
+from rag.evaluation.qa_lines import read_examples
 
 
 def squad_eval_set(path: Path, cache_dir: Path, limit: int = 0, seed: int = 13) -> tuple[Path, Path, list[Example]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -34,7 +33,6 @@ class FolderIndex:
     def __init__(self, settings, store: Store, embedder, log: Callable[[str], None]):
         self.settings, self.embedder, self.log = settings, embedder, log
         self._current = self._served(store)
-        self._lock = threading.Lock()
 
     @property
     def current(self) -> Store:
@@ -79,8 +77,8 @@ class FolderIndex:
                     write_bytes(sidecar, sidecar_bytes)
                 document.meta |= sidecar_meta(path)  # what a rebuild will find: a sidecar already there counts too
                 updated = store.with_document(document, chunks, vectors)
-                corpus = store.manifest["corpus"] | {
-                    name: article_digest(payload, sidecar.read_bytes() if sidecar.exists() else None)}
+                kept_sidecar = sidecar_bytes if sidecar_bytes is not None else previous[sidecar]
+                corpus = store.manifest["corpus"] | {name: article_digest(payload, kept_sidecar)}
                 if replaced is not None:
                     corpus.pop(replaced.name, None)
                 updated.manifest["corpus"] = corpus
@@ -129,7 +127,8 @@ class FolderIndex:
         return self._write(change)
 
     def _write(self, change: Callable[[Store], Store | None]) -> bool:
-        with self._lock, writer_lock(self.settings.index_dir):
+        # The lock is a flock on a file opened per call: it orders this process's threads as well as other processes.
+        with writer_lock(self.settings.index_dir):
             store = self._current
             if current_generation(self.settings.index_dir) not in (None, store.generation):
                 store = load(self.settings.index_dir)  # another process sharing the folder saved since

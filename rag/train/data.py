@@ -1,4 +1,4 @@
-"""Training data for the reader, from SQuAD-format examples (rag/evaluation/squad.py reads them): long answers
+"""Training data for the reader, from SQuAD-format examples (rag/evaluation/qa_lines.py reads them): long answers
 dropped, unanswerable pairs added."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from typing import Literal
 
-from rag.evaluation.squad import Example
+from rag.evaluation.qa_lines import Example
 
 NegativeSource = Literal["article", "bm25"]
 def within_length(examples: list[Example], max_answer_words: int) -> list[Example]:

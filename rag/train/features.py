@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from rag.evaluation.squad import Example
+from rag.evaluation.qa_lines import Example
 
 
 def windows(examples: list[Example], tokenizer, max_tokens: int, stride: int, keep_empty: float, seed: int) -> list[dict]:

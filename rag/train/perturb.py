@@ -15,7 +15,7 @@ import random
 import re
 from collections import defaultdict
 
-from rag.evaluation.squad import Example
+from rag.evaluation.qa_lines import Example
 
 ANTONYMS = [("first", "last"), ("largest", "smallest"), ("biggest", "smallest"), ("most", "least"),
             ("before", "after"), ("earliest", "latest"), ("highest", "lowest"), ("increase", "decrease"),

@@ -21,7 +21,7 @@ from transformers import TrainerCallback
 
 from rag.answer.spans import file_digest
 from rag.errors import RagError
-from rag.evaluation.squad import Loaded, read_examples
+from rag.evaluation.qa_lines import Loaded, read_examples
 from rag.train.data import NegativeSource, with_negatives, within_length
 from rag.train.perturb import with_perturbed
 

@@ -1,7 +1,7 @@
 """Training windows: labels point at the answer's tokens, and tokenizers without pair types still work."""
 
 from rag.embed import resolve_model_path
-from rag.evaluation.squad import Example
+from rag.evaluation.qa_lines import Example
 from rag.train.features import windows
 
 EXAMPLE = Example("e1", "Tarsk Bridge", "The bridge was designed by Ilse Marwick and opened in 1962.",

@@ -1,7 +1,7 @@
 """Unanswerable copies of answerable questions: one thing changed, to something their paragraph lacks."""
 
 from rag.settings import Settings
-from rag.evaluation.squad import Example
+from rag.evaluation.qa_lines import Example
 from rag.train.perturb import with_perturbed
 
 MODEL = Settings().spacy_model

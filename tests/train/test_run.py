@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from rag.evaluation.squad import read_examples
+from rag.evaluation.qa_lines import read_examples
 from rag.train.data import with_negatives, within_length
 from tests.test_cli import rag
 
@@ -149,7 +149,7 @@ def test_negatives_pair_questions_with_other_paragraphs_of_their_article(tmp_pat
 
 
 def test_bm25_negatives_are_the_best_matching_paragraphs_without_the_answer_from_any_article():
-    from rag.evaluation.squad import Example
+    from rag.evaluation.qa_lines import Example
 
     asked = Example("q", "Lake Orvan", "The lake reaches a depth of 42 metres near the dam.",
                     "How deep is the lake near the dam?", ["42 metres"], [27])
