@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from rag.contracts import Chunk, Sentence, Token
 from rag.ingest.load import Document
-from rag.nlp import ENTITY_PIPES, Doc, Language
-from rag.text import trim_span
+from rag.language.nlp import ENTITY_PIPES, Doc, Language
+from rag.language.text import trim_span
 
 PARSE_CHARS = 10_000
 # WordPiece reads a longer "word" as one [UNK]: 10,000 characters would count as one token and fill a chunk.

@@ -97,7 +97,7 @@ def index(
     """
     from rag.embed import load_embedder
     from rag.index import open_index
-    from rag.index.persist import current_generation
+    from rag.index.faiss.persist import current_generation
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
     embedder = load_embedder(settings.embedder, settings.embed_model, settings.cache_dir)
@@ -279,10 +279,10 @@ def stress(
     \b
     Example: rag stress --clients 8 --seconds 20
     """
-    from rag.bench.stress import stress_test, write_summary
+    from rag.tools.bench.stress import stress_test, write_summary
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
-    from rag.evaluation.dataset import eval_set
+    from rag.tools.evaluation.dataset import eval_set
 
     summary = stress_test(settings, eval_set(dataset), clients, seconds, add_share)
     write_summary(summary, out)
@@ -320,8 +320,8 @@ def bench(
     \b
     Example: rag bench --quick --out bench
     """
-    from rag.bench.report import write_bench
-    from rag.bench.run import SECTIONS, BenchConfig, run_bench
+    from rag.tools.bench.report import write_bench
+    from rag.tools.bench.run import SECTIONS, BenchConfig, run_bench
 
     overrides = {"t5_skeleton": t5_skeleton}
     if only:
@@ -337,7 +337,7 @@ def bench(
         overrides["repeat"] = repeat
     config = BenchConfig.quick(**overrides) if quick else BenchConfig(**overrides)
     settings = settings_from(source_dir=source, index_dir=index_dir)
-    from rag.evaluation.dataset import eval_set
+    from rag.tools.evaluation.dataset import eval_set
 
     results = run_bench(settings, eval_set(dataset), config, log=lambda message: typer.echo(message, err=True))
     folder = write_bench(results, out)
@@ -385,7 +385,7 @@ def train_reader(
     from rag.registry import require
 
     require("rag train-reader", ("torch", "transformers", "accelerate"), extra="train")
-    from rag.train.run import Recipe, train_reader as run
+    from rag.tools.train.run import Recipe, train_reader as run
 
     recipe = Recipe(base=base, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
                     seed=seed, threads=threads, save_steps=save_steps, max_tokens=max_tokens, stride=stride,
@@ -427,7 +427,7 @@ def calibrate_reader(
     Example: rag calibrate-reader --dataset ../shared/data/news-dev/questions.jsonl
     --source ../shared/data/news-dev/corpus --split dev --model rag/models/reader
     """
-    from rag.train.calibrate import Asked, calibrate, check_dataset, corpus_index
+    from rag.tools.train.calibrate import Asked, calibrate, check_dataset, corpus_index
 
     settings = settings_from(k=k)
     if dataset is None and squad is None:
@@ -439,7 +439,7 @@ def calibrate_reader(
         examples = check_dataset(dataset, source, split)  # a bad line stops here, before any model loads
         dev = Asked(source, corpus_index(source, settings.cache_dir), examples)
     if squad is not None:
-        from rag.evaluation.paragraphs import squad_eval_set
+        from rag.tools.evaluation.paragraphs import squad_eval_set
 
         guard = Asked(*squad_eval_set(squad, settings.cache_dir, limit))
     if dev is None:
@@ -491,14 +491,14 @@ def evaluate(
     Example: rag eval --split dev --out eval-out
     """
     from rag.answer import check_answerer
-    from rag.evaluation.dataset import eval_set, load_dataset
-    from rag.evaluation.report import text_table, write_report
-    from rag.evaluation.runner import Config, run_config
+    from rag.tools.evaluation.dataset import eval_set, load_dataset
+    from rag.tools.evaluation.report import text_table, write_report
+    from rag.tools.evaluation.runner import Config, run_config
     from rag.retrieve import RETRIEVERS
 
     settings = settings_from(k=k, source_dir=source, index_dir=index_dir)
     if squad is not None:
-        from rag.evaluation.paragraphs import squad_eval_set
+        from rag.tools.evaluation.paragraphs import squad_eval_set
 
         source, index_dir, examples = squad_eval_set(squad, settings.cache_dir, limit)
         settings = settings.model_copy(update={"source_dir": source, "index_dir": index_dir})

@@ -1,7 +1,7 @@
-"""The whole pipeline, top-down: load → chunk → embed → index (rag/index/build.py) → retrieve → answer → cite.
+"""The whole pipeline, top-down: load → chunk → embed → index (rag/index/) → retrieve → answer → cite.
 
 `Pipeline.open` loads or builds the index; `ask` answers from one snapshot of it; the write methods chunk and
-embed, and hand the rest to the store (rag/index/store.py's contract), which keeps the corpus and the index
+embed, and hand the rest to the store (rag/index/contract.py), which keeps the corpus and the index
 together, one writer at a time across processes.
 """
 
@@ -19,11 +19,11 @@ from rag.contracts import Hit, Result, abstain
 from rag.errors import NoSuchDocument, RagError
 from rag.embed import Embedder, load_embedder
 from rag.index import open_index
-from rag.index.build import chunk, log_to_stderr
-from rag.index.store import Index, Searchable
+from rag.index.prepare import chunk, log_to_stderr
+from rag.index.contract import Index, Searchable
 from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
 from rag.ingest.load import Document, document_from_text, file_meta, tidy_meta
-from rag.nlp import load_nlp
+from rag.language.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
 

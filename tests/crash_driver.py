@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from rag import atomic, pipeline
-from rag.index import folder
-from rag.index import persist as index
+from rag.index.faiss import folder
+from rag.index.faiss import persist as index
 from rag.settings import Settings
 
 

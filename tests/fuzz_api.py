@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from rag.bench import server as live_server
+from rag.tools.bench import server as live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).with_name("schemathesis.toml")

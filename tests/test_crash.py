@@ -10,10 +10,10 @@ import time
 import httpx
 import pytest
 
-from rag.index.persist import load
+from rag.index.faiss.persist import load
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.bench import server as live_server
+from rag.tools.bench import server as live_server
 from tests.conftest import ROOT
 from tests.crash_driver import POINTS
 

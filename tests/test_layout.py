@@ -38,6 +38,12 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def package(module: str) -> str:
+    """The stage a module belongs to: rag.<stage>, or rag.tools.<tool> for the tooling."""
+    parts = module.split(".")
+    return ".".join(parts[:3] if parts[1:2] == ["tools"] else parts[:2])
+
+
 def test_no_module_or_package_imports_itself_round_a_circle():
     modules = module_imports()
     assert len(modules) > 50
@@ -45,10 +51,10 @@ def test_no_module_or_package_imports_itself_round_a_circle():
     packages: dict[str, set[str]] = {}
     for name, deps in modules.items():
         for dep in deps:
-            one, other = ".".join(name.split(".")[:2]), ".".join(dep.split(".")[:2])
+            one, other = package(name), package(dep)
             if one != other:
                 packages.setdefault(one, set()).add(other)
-    assert "rag.index" in packages and cycles(packages) == []
+    assert {"rag.index", "rag.tools.train", "rag.tools.evaluation"} <= packages.keys() and cycles(packages) == []
 
 
 def test_settings_import_no_backend():
@@ -56,3 +62,23 @@ def test_settings_import_no_backend():
             "'rag.answer', 'rag.embed', 'rag.retrieve', 'rag.api', 'numpy', 'torch', 'spacy'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# Suites at the top of tests/ that cross every stage instead of testing one module.
+CROSS_STAGE = {"crash", "fuzz", "hostile_inputs", "layout", "prompt_injection", "python_api", "readme", "security"}
+
+
+def test_the_tests_mirror_the_packages():
+    tests = ROOT / "tests"
+    packages = [p.parent for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE and "models" not in p.parts]
+    assert len(packages) > 10
+    for package in packages:
+        assert list((tests / package.relative_to(PACKAGE)).rglob("test_*.py")), f"no tests/ folder for {package}"
+    files = list(tests.rglob("test_*.py"))
+    assert len(files) > 40
+    for test in files:
+        package = PACKAGE / test.parent.relative_to(tests)
+        named = {path.stem for path in package.iterdir()} | {package.name}  # a module, a page, or the package
+        if test.parent == tests:
+            named |= CROSS_STAGE
+        assert test.stem.removeprefix("test_") in named, f"{test.relative_to(ROOT)} names nothing in {package}"

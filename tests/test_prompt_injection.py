@@ -3,7 +3,7 @@
 
 import pytest
 
-from rag.evaluation.dataset import load_dataset
+from rag.tools.evaluation.dataset import load_dataset
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT, private_copy
 

@@ -2,7 +2,7 @@
 
 import re
 
-from rag.evaluation.metrics import token_f1
+from rag.tools.evaluation.metrics import token_f1
 from tests.conftest import ROOT
 
 ANSWERS = {  # what the seeds say; a new example question in the README needs its answer here

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from rag.contracts import Draft
+from rag.contracts import Draft, Hit
 from rag.registry import Registry
-from rag.contracts import Hit
 
 ANSWERERS = Registry("answerer")
 PACKAGED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
@@ -18,7 +17,15 @@ PACKAGED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
 class Answerer(Protocol):
     name: str
 
-    def answer(self, question: str, hits: list[Hit]) -> Draft: ...
+    def answer(self, question: str, hits: list[Hit]) -> Draft:
+        """Read the passages and answer from them, or abstain.
+
+        Args:
+            question: as asked (already checked). hits: the passages to read, best first.
+
+        Returns:
+            A draft whose evidence points into `hits`; `cite` checks it before anyone sees it.
+        """
 
 
 def check_answerer(name: str) -> str:

@@ -27,8 +27,8 @@ from rag.answer.spans import Span, SpanModel
 from rag.answer.terms import PassageCoverage
 from rag.chunk import find_entities
 from rag.contracts import Chunk, Draft, Evidence, Hit, abstain
-from rag.nlp import ENTITY_PIPES, Language
-from rag.text import extend_amount, trim_span
+from rag.language.nlp import ENTITY_PIPES, Language
+from rag.language.text import extend_amount, trim_span
 
 CANDIDATES = 5  # spans the model proposes; the kind check chooses among them
 FEATURES = ("margin", "fit", "coverage", "mentioned")

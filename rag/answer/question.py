@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.chunk import is_content
-from rag.nlp import ENTITY_PIPES, Language
+from rag.language.nlp import ENTITY_PIPES, Language
 
 PERSON = {"PERSON"}
 PLACE = {"GPE", "LOC", "FAC"}

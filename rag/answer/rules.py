@@ -15,8 +15,8 @@ from rag.answer.question import ROLE_NOUNS, Question, analyse
 from rag.answer.terms import TitleTerms
 from rag.chunk import passage_entities
 from rag.contracts import Chunk, Draft, Evidence, Hit, Sentence, abstain
-from rag.index.store import Searchable
-from rag.nlp import Language
+from rag.index.contract import Searchable
+from rag.language.nlp import Language
 
 WEIGHTS = {"window": 0.45, "support": 0.20, "rank": 0.10, "type": 0.15, "specific": 0.15, "head": 0.15}
 DECAY_TOKENS = 6  # a question term this many tokens from the candidate counts half

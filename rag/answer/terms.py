@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.chunk import is_content
 from rag.contracts import Chunk
 from rag.index.terms import TermWeights
-from rag.nlp import ENTITY_PIPES, Language
+from rag.language.nlp import ENTITY_PIPES, Language
 
 
 class PassageCoverage:

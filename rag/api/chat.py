@@ -1,6 +1,6 @@
 """An OpenAI-compatible face: POST /v1/chat/completions and GET /v1/models, so chat clients and SDKs can ask.
 
-The last user message is the question; earlier turns make a follow-up standalone (rag/conversation.py), and
+The last user message is the question; earlier turns make a follow-up standalone (rag/language/conversation.py), and
 the standalone question is returned beside the answer. The answer text carries the [n] markers; the
 citations come in an extra `citations` field. `stream: true` sends OpenAI's server-sent chunks, ending with
 `data: [DONE]` (with `stream_options.include_usage`, a last chunk carries the usage). `usage` counts tokens
@@ -28,7 +28,7 @@ from rag.api.schemas import SINCE, UNTIL
 from rag.contracts import Result
 from rag.errors import RagError
 from rag.inputs import MAX_QUESTION_CHARS, validate_question
-from rag.conversation import standalone
+from rag.language.conversation import standalone
 
 MODEL = "rag-news"
 HISTORY = 9  # messages read for a follow-up: the question and the four exchanges before it

@@ -11,20 +11,20 @@ from rag.registry import Registry
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
-    from rag.index.store import Store
+    from rag.index.contract import Searchable
 
 RETRIEVERS = Registry("retrieval mode")
 
 
 @RETRIEVERS.register("dense")
-def _dense(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
+def _dense(store: Searchable, embedder: Embedder, rrf_k: int) -> Retriever:
     from rag.retrieve.dense import DenseRetriever
 
     return DenseRetriever(store, embedder)
 
 
 @RETRIEVERS.register("hybrid")
-def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
+def _hybrid(store: Searchable, embedder: Embedder, rrf_k: int) -> Retriever:
     from rag.retrieve.fusion import FusedInStore, HybridRetriever
     from rag.retrieve.lexical import LexicalRetriever
 
@@ -33,5 +33,5 @@ def _hybrid(store: Store, embedder: Embedder, rrf_k: int) -> Retriever:
     return HybridRetriever([_dense(store, embedder, rrf_k), LexicalRetriever(store)], rrf_k=rrf_k)
 
 
-def make_retriever(mode: str, store: Store, embedder: Embedder, rrf_k: int = 60) -> Retriever:
+def make_retriever(mode: str, store: Searchable, embedder: Embedder, rrf_k: int = 60) -> Retriever:
     return RETRIEVERS.create(mode, store, embedder, rrf_k)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
-from rag.bench import server as live_server
+from rag.tools.bench import server as live_server
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
-from rag.index.persist import load
+from rag.index.faiss.persist import load
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import SEEDS
@@ -224,7 +224,7 @@ def test_chunked_body_without_length_is_cut_off_at_the_limit(client):
 def test_a_full_disk_answers_507_and_leaves_nothing_behind(client, writable, monkeypatch):
     import errno
 
-    from rag.index import persist as index
+    from rag.index.faiss import persist as index
 
     settings, pipeline = writable
     files_before = sorted(p.name for p in settings.source_dir.iterdir())
@@ -314,7 +314,7 @@ def test_a_docx_upload_is_extracted_and_answerable(client, writable):
 def test_a_delete_on_a_full_disk_keeps_the_document_and_its_file(client, writable, monkeypatch):
     import errno
 
-    from rag.index import persist as index
+    from rag.index.faiss import persist as index
 
     settings, pipeline = writable
     assert client.post("/documents", json={"doc_id": "kept-on-full-disk", "text": NEW_DOC},

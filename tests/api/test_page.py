@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from rag.bench import server as live_server
+from rag.tools.bench import server as live_server
 
 CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 

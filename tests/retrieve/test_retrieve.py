@@ -51,7 +51,7 @@ def test_a_document_filter_applies_before_ranking(pipeline, mode):
 
 
 def test_the_lexical_index_is_built_before_the_store_is_served(pipeline):
-    from rag.index.store import Store
+    from rag.index.faiss.store import Store
     from rag.retrieve.lexical import LexicalRetriever
 
     store = pipeline.store

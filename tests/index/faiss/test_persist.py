@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+from rag.index.faiss import persist as index_module
+from rag.errors import IndexCorrupt, IndexMissing
+from rag.index.faiss.persist import load, save
+from rag.index.faiss.build import build_store, open_store
+from rag.settings import Settings
+
+
+@pytest.fixture
+def built(corpus, tmp_path, embedder):
+    settings = Settings(source_dir=corpus, index_dir=tmp_path / "index")
+    store = build_store(settings, embedder, progress=False)
+    save(store, settings.index_dir)
+    return settings, store
+
+
+def test_round_trip(built):
+    settings, store = built
+    loaded = load(settings.index_dir)
+    assert loaded.vectors.ntotal == len(loaded.chunks) == len(store.chunks)
+    assert [c.id for c in loaded.chunks] == [c.id for c in store.chunks]
+    assert loaded.manifest["embed_model"] == "all-MiniLM-L6-v2" and loaded.manifest["dimension"] == 384
+    query = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    assert loaded.search(query, 3) == store.search(query, 3)
+
+
+def test_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexMissing, match="rag index"):
+        load(tmp_path / "nothing")
+
+
+def test_crash_mid_write_leaves_previous_index_loadable(built, monkeypatch):
+    settings, store = built
+    before = [c.id for c in load(settings.index_dir).chunks]
+    store.chunks = store.chunks[:3]  # a different index that never finishes writing
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(index_module, "_write_jsonl", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save(store, settings.index_dir)
+    assert [c.id for c in load(settings.index_dir).chunks] == before
+    assert not list(settings.index_dir.glob(".tmp-*"))
+
+
+def test_truncated_file_is_reported_with_a_rebuild_hint(built):
+    settings, _ = built
+    generation = settings.index_dir / (settings.index_dir / "CURRENT").read_text()
+    chunks_file = generation / "chunks.jsonl"
+    chunks_file.write_bytes(chunks_file.read_bytes()[:100])
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        load(settings.index_dir)
+
+
+@pytest.mark.parametrize("pointer", [b"\xff\xfe\x00garbage", b"../../etc", b"gen-999999"])
+def test_a_damaged_current_pointer_is_index_damage(built, pointer):
+    settings, _ = built
+    saved = (settings.index_dir / "CURRENT").read_bytes()
+    (settings.index_dir / "CURRENT").write_bytes(pointer)
+    try:
+        with pytest.raises(IndexCorrupt, match="rebuild it with: rag index --rebuild"):
+            load(settings.index_dir)
+    finally:
+        (settings.index_dir / "CURRENT").write_bytes(saved)
+
+
+def test_a_same_size_edit_of_the_chunk_file_marks_that_article_stale_and_the_next_open_reindexes_it(built, embedder):
+    settings, _ = built
+    generation = settings.index_dir / (settings.index_dir / "CURRENT").read_text()
+    chunks_file = generation / "chunks.jsonl"
+    text = chunks_file.read_text(encoding="utf-8")
+    assert "62.6 billion" in text
+    chunks_file.write_text(text.replace("62.6 billion", "92.6 billion", 1), encoding="utf-8")  # same size
+    edited = load(settings.index_dir)
+    stale = [name for name, digest in edited.manifest["corpus"].items() if digest == "stale"]
+    assert len(stale) == 1
+    reopened = open_store(settings, embedder, log=lambda message: None)
+    assert "stale" not in reopened.manifest["corpus"].values()
+    assert not any("92.6 billion" in c.text for c in reopened.chunks)
+    assert any("62.6 billion" in c.text for c in reopened.chunks)
+
+
+def test_old_generations_are_cleaned_up(built):
+    settings, store = built
+    save(store, settings.index_dir)
+    assert len(list(settings.index_dir.glob("gen-*"))) == 1
+
+
+def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemmed(built, monkeypatch):
+    from rag.index import sparse
+
+    settings, store = built
+    fresh = load(settings.index_dir)
+    assert fresh.stems == store.chunk_stems()  # read back from the generation, not recomputed
+    stemmed = []
+    real = sparse.stems
+    monkeypatch.setattr(sparse, "stems", lambda texts: stemmed.extend(texts) or real(texts))
+    question = "Who is the mayor of Gwangju?"
+    before = fresh.lexical(question, 5)
+    assert stemmed == [question]  # loading and searching stemmed only the question
+    first = sorted(fresh.documents)[0]
+    smaller = fresh.without_document(first)
+    document = fresh.documents[first]
+    chunks = [c for c in fresh.chunks if c.doc_id == first]
+    vectors = np.stack([fresh.vectors.reconstruct(i) for i, c in enumerate(fresh.chunks) if c.doc_id == first])
+    stemmed.clear()
+    again = smaller.with_document(document, chunks, vectors)
+    assert stemmed == [c.embedding_text() for c in chunks]  # the added document's chunks, nothing else
+    rebuilt = type(again)(again.manifest, again.vectors, again.chunks, again.documents)  # stems from scratch
+    assert again.stems == rebuilt.chunk_stems()
+    assert [(h.chunk.id, h.score) for h in again.lexical(question, 5)] == [(h.chunk.id, h.score)
+                                                                        for h in rebuilt.lexical(question, 5)]
+    assert {h.chunk.id for h in again.lexical(question, 5)} == {h.chunk.id for h in before}
