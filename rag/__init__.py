@@ -20,8 +20,15 @@ _HOMES = {"Pipeline": "rag.pipeline", "Result": "rag.contracts", "Citation": "ra
 
 
 def open_pipeline(settings=None, rebuild: bool = False):
-    """Load (or build) the index the settings name, with its models: then ask, search, add_document,
-    remove_document. Settings default to RAG_* variables, then rag.toml, then the defaults."""
+    """Load (or build) the index the settings name, with its models.
+
+    Args:
+        settings: a Settings; None reads RAG_* variables, then rag.toml, then the defaults.
+        rebuild: rebuild the index from the corpus folder even when it is up to date.
+
+    Returns:
+        A Pipeline: ask, search, add_document, remove_document, sync.
+    """
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 

@@ -12,6 +12,13 @@ Token = tuple[int, int, str, bool]  # start, end, lowercase lemma, is a content 
 
 @dataclass
 class Sentence:
+    """One sentence of a chunk.
+
+    Attributes:
+        start, end: its offsets in the original file.
+        tokens: (start, end, lowercase lemma, is a content word) for each token, offsets in the file.
+    """
+
     start: int
     end: int
     tokens: list[Token]
@@ -19,6 +26,18 @@ class Sentence:
 
 @dataclass
 class Chunk:
+    """A passage as the index keeps it (stage 2's output).
+
+    Attributes:
+        id: `<doc_id>#<n>`, the same for the same corpus and settings.
+        doc_id, title: the article it comes from.
+        start, end: its offsets in the original file.
+        text: its sentences joined by single spaces.
+        sentences: each with its offsets and tokens.
+        entities: (label, start, end); None when the index was built without them (only `rules` reads them).
+        phrases: noun chunks as (start, end).
+    """
+
     id: str
     doc_id: str
     title: str
@@ -26,9 +45,8 @@ class Chunk:
     end: int
     text: str
     sentences: list[Sentence]
-    # label, start, end; None when the index was built without them (only the `rules` answerer reads them)
     entities: list[tuple[str, int, int]] | None = field(default_factory=list)
-    phrases: list[tuple[int, int]] = field(default_factory=list)  # noun chunks
+    phrases: list[tuple[int, int]] = field(default_factory=list)
 
     def sentence_texts(self) -> list[str]:
         """The chunk text is its sentences joined by single spaces; slice them back out."""
@@ -69,33 +87,69 @@ class Chunk:
 
 @dataclass
 class Hit:
-    position: int  # row of the chunk in the store
+    """A retrieved passage (stage 5's output), carrying its chunk so no later stage reads the store.
+
+    Attributes:
+        position: the chunk's row in the store.
+        chunk: the passage itself.
+        score: what the retriever ranked by (cosine for dense, fused rank score for hybrid).
+    """
+
+    position: int
     chunk: Chunk
-    score: float  # what the retriever ranked by (cosine for dense, fused rank score for hybrid)
+    score: float
 
 
 class Retriever(Protocol):
     def search(self, query: str, k: int, doc_ids: frozenset[str] | None = None) -> list[Hit]:
-        """The k best passages, from the documents in `doc_ids` only when it is given."""
+        """The best passages for a query.
+
+        Args:
+            query: the question (and any conversation context), as plain text.
+            k: how many passages.
+            doc_ids: search only these documents, filtered before ranking; None for all.
+
+        Returns:
+            At most k hits, best first.
+        """
         ...
 
 
 @dataclass
 class Evidence:
-    hit: int  # index into the retrieved hits
-    sentence: int  # index into that hit's chunk sentences
-    answer_start: int | None = None  # the answer span in the original file, when it is verbatim there
+    """Where a draft answer comes from.
+
+    Attributes:
+        hit: index into the retrieved hits.
+        sentence: index into that hit's chunk sentences.
+        answer_start, answer_end: the answer span in the original file, when it is verbatim there.
+    """
+
+    hit: int
+    sentence: int
+    answer_start: int | None = None
     answer_end: int | None = None
 
 
 @dataclass
 class Draft:
-    text: str  # the answer without citation markers; "" when abstaining
+    """An answerer's answer before `cite` checks it (stage 6's output).
+
+    Attributes:
+        text: the answer without citation markers; "" when abstaining.
+        evidence: the passages and sentences it comes from.
+        confidence: the answerer's score for it, 0-1.
+        abstain_reason: why there is no answer; None when there is one.
+        unsure: answered, but the score says to check the source.
+        notes: e.g. passages dropped to fit a model's input.
+    """
+
+    text: str
     evidence: list[Evidence] = field(default_factory=list)
-    confidence: float = 0.0  # the answerer's score for it, 0-1
+    confidence: float = 0.0
     abstain_reason: str | None = None
-    unsure: bool = False  # answered, but the score says to check the source
-    notes: list[str] = field(default_factory=list)  # e.g. passages dropped to fit a model's input
+    unsure: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -103,40 +157,78 @@ class Draft:
 
 
 def abstain(reason: str, confidence: float = 0.0) -> Draft:
+    """A draft that says "I don't know".
+
+    Args:
+        reason: why, in words the user reads.
+        confidence: the best score that was not enough.
+
+    Returns:
+        A draft with no text and `abstain_reason` set.
+    """
     return Draft(text="", confidence=confidence, abstain_reason=reason)
 
 
 @dataclass
 class Citation:
+    """A checked source of an answer (stage 7's output), or a passage shown beside an abstention.
+
+    Attributes:
+        n: the [n] marker in the answer.
+        doc_id, title, chunk_id: the article and passage.
+        start, end: the quoted sentence, as offsets into the original file.
+        quote: that sentence, as the article has it.
+        score: the passage's retrieval score.
+        answer_start, answer_end: the answer span inside the file, when it is verbatim in the quote.
+        published, url, byline: the article's date (YYYY-MM-DD), source and author, when it has them.
+    """
+
     n: int
     doc_id: str
     title: str
     chunk_id: str
-    start: int  # the quoted sentence, as offsets into the original file
+    start: int
     end: int
     quote: str
     score: float
-    answer_start: int | None = None  # the answer span inside the quote, when it is verbatim
+    answer_start: int | None = None
     answer_end: int | None = None
-    published: str | None = None  # the article's date (YYYY-MM-DD), source URL and byline, when it has them
+    published: str | None = None
     url: str | None = None
     byline: str | None = None
 
 
 @dataclass
 class Result:
+    """What a question gets, from the CLI, the HTTP API and the Python API alike.
+
+    Attributes:
+        question: as asked.
+        answer: what the user sees: the answer with [n] markers, or the "I don't know" sentence.
+        abstained: True when there is no answer.
+        text: the bare answer, without markers; "" when abstaining.
+        citations: the checked sources, one per [n] marker.
+        passages: the closest passages, shown with abstentions.
+        confidence: "high" or "low" (answered, but check the source); None when abstaining.
+        score: the answerer's numeric score behind `confidence`.
+        reason: why it abstained.
+        notes: e.g. passages dropped to fit a model's input.
+        timings_ms: retrieve, answer and total.
+        retrieved: documents of the retrieved passages, best first.
+    """
+
     question: str
-    answer: str  # what the user sees: the answer with [n] markers, or the "I don't know" sentence
+    answer: str
     abstained: bool
-    text: str = ""  # the bare answer, without markers; empty when abstaining
+    text: str = ""
     citations: list[Citation] = field(default_factory=list)
-    passages: list[Citation] = field(default_factory=list)  # the closest passages, shown with abstentions
-    confidence: str | None = None  # "high" or "low" (answered, but check the source); None when abstaining
-    score: float = 0.0  # the answerer's numeric score behind `confidence`
+    passages: list[Citation] = field(default_factory=list)
+    confidence: str | None = None
+    score: float = 0.0
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    retrieved: list[str] = field(default_factory=list)  # documents of the retrieved passages, best first
+    retrieved: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -26,13 +26,22 @@ def require(what: str, modules: tuple[str, ...], extra: str = "torch") -> None:
 
 
 class Registry:
+    """The backends of one kind (embedder, store, answerer…) by name."""
+
     def __init__(self, kind: str):
         self.kind = kind
         self._factories: dict[str, Callable[..., Any]] = {}
         self._needs: dict[str, tuple[str, ...]] = {}
 
     def register(self, name: str, needs: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """`needs`: modules of the optional `torch` extra the backend imports."""
+        """A decorator registering a backend's factory.
+
+        Args:
+            name: what the setting string says. needs: modules of an optional extra the backend imports.
+
+        Returns:
+            The decorator; it returns the factory unchanged.
+        """
         def add(factory: Callable[..., Any]) -> Callable[..., Any]:
             self._factories[name] = factory
             self._needs[name] = needs
@@ -44,10 +53,13 @@ class Registry:
         return tuple(self._factories)
 
     def check(self, name: str) -> str:
+        """Returns: the name, when it is registered. Raises: RagError listing the choices, when not."""
         if name not in self._factories:
             raise RagError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._factories)}")
         return name
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Returns: what the named factory makes from the arguments. Raises: RagError for an unknown name or a
+        missing optional package."""
         require(f"the {self.kind} {name!r}", self._needs[self.check(name)])
         return self._factories[name](*args, **kwargs)
