@@ -234,16 +234,6 @@ def test_a_read_replica_answers_questions_and_refuses_writes_clearly(database_ur
         assert answer["answer"].startswith("3.2 trillion") and answer["citations"][0]["doc_id"] == "busan"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("url", [
-    "postgresql://nobody:hunter2@127.0.0.1:9/rag",
-    "postgresql://nobody:hun@ter2@127.0.0.1:9/rag",  # an unencoded @ in the password
-    "postgresql://nobody@127.0.0.1:9/rag?sslmode=disable&password=hunter2",
-    "host=127.0.0.1 port=9 user=nobody password=hunter2 dbname=rag",
-    "host=127.0.0.1 password='hunter2' =broken",  # the driver cannot parse it, and may quote it
-])
-
-
 def test_database_problems_are_one_clear_error(database_url, postgres_server, tmp_path):
     bad = "host=127.0.0.1 port=9 user=nobody password=hunter2"
     done = rag("ask", QUESTION, tmp_path=tmp_path, env={"RAG_STORE": "postgres", "RAG_DATABASE_URL": bad})
