@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import rag
 from rag.errors import RagError
 
 FIELDS = {"id": str, "question": str, "answers": list, "doc_ids": list, "answerable": bool}
@@ -45,7 +46,7 @@ def _check(row: object, where: str, line: int = 0) -> Example:
     return Example(row["id"], row["question"], row["answers"], row["doc_ids"], row["answerable"], split, line)
 
 
-PACKAGED = Path(__file__).resolve().parents[2] / "eval" / "questions.jsonl"
+PACKAGED = Path(rag.__file__).resolve().parent.parent / "eval" / "questions.jsonl"  # the project's, beside rag/
 
 
 def eval_set(path: Path | None) -> Path:

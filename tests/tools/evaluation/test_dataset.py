@@ -49,3 +49,10 @@ def test_split_filter(tmp_path):
     assert [e.id for e in load_dataset(path, "test")] == ["q2"]
     with pytest.raises(RagError, match="no questions in split 'other'"):
         load_dataset(path, "other")
+
+
+def test_without_a_dataset_the_project_eval_set_is_found_from_any_folder(tmp_path, monkeypatch):
+    from rag.tools.evaluation.dataset import eval_set
+
+    monkeypatch.chdir(tmp_path)
+    assert eval_set(None).samefile(ROOT / "eval" / "questions.jsonl")
