@@ -7,7 +7,7 @@ import pytest
 
 from rag.index import prepare
 from rag.ingest.load import load_corpus
-from rag.nlp import load_nlp
+from rag.language.nlp import load_nlp
 from rag.settings import Settings
 
 
