@@ -109,3 +109,24 @@ def test_hostile_input_gets_a_clear_4xx_and_changes_nothing(server, what, method
         assert message in response.json()["error"], response.json()
         assert client.get("/health").json()["status"] == "ok"
     assert snapshot(root) == before
+
+
+def long_question(length: int) -> str:
+    """Filler sentences, then the question: a valid question of `length` characters."""
+    asked = " Who is the president of Zhejiang University?"
+    return ("Filler sentence about nothing much. " * 60)[: length - len(asked)] + asked
+
+
+@pytest.mark.parametrize("length", [1350, 1999, 2000])
+@pytest.mark.parametrize("path", ["/ask", "/ask/stream", "/v1/chat/completions"])
+def test_a_long_valid_question_is_answered_on_every_route(server, length, path):
+    """Questions up to the documented 2,000 characters once crashed the reader's tokenizer (a 500)."""
+    live, _ = server
+    question = long_question(length)
+    assert len(question) == length
+    body = ({"model": "rag-news", "messages": [{"role": "user", "content": question}]}
+            if path.startswith("/v1") else {"question": question})
+    with httpx.Client(base_url=live.url, timeout=60) as client:
+        response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    assert "Traceback" not in response.text and "error" not in response.text[:200]

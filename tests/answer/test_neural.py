@@ -242,3 +242,20 @@ def test_passages_read_second_follow_the_first_and_join_them_by_margin(pipeline,
     assert first.spans and rest and {span.passage for span in rest} <= {2, 3, 4}
     assert both.spans == sorted(first.spans + rest, key=lambda span: -span.margin)[:5]
     assert both.upto == len(hits)
+
+
+@pytest.mark.parametrize("length", [1350, 1999, 2000])
+def test_a_long_valid_question_is_read_not_a_crash(pipeline, length):
+    """The tokenizer refused a question that left the passage less than a stride of the window
+    ("stride must be strictly less than max_len"); the reader reads the question's end."""
+    from tests.test_hostile_inputs import long_question
+
+    result = pipeline.ask(long_question(length), answerer="neural")
+    assert result.answer
+
+
+def test_the_reader_reads_a_long_questions_end(reader):
+    question = "Filler sentence about nothing much. " * 40 + "Who is the president of Zhejiang University?"
+    readable = reader.model.readable(question)
+    assert readable.endswith("Who is the president of Zhejiang University?") and len(readable) < len(question)
+    assert reader.model.readable("Who is the mayor?") == "Who is the mayor?"
