@@ -22,6 +22,13 @@ def content_words(text: str) -> list[str]:
     return [w for w in re.findall(r"\w+(?:[.,]\d+)*", text.lower()) if w not in STOPWORDS]
 
 
+def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """An answer's sentences with the [n] markers that follow each ("A. [1] B. [2][3]"); text after the last
+    marker is left out."""
+    return [(text.strip(), [int(n) for n in re.findall(r"\d+", marks)])
+            for text, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)", answer, flags=re.S)]
+
+
 def supports(answer: str, passage: str) -> bool:
     words = content_words(answer)
     if not words:
@@ -60,6 +67,8 @@ def cite(question: str, draft: Draft, hits: list[Hit], article: Callable[[str], 
     notes = list(draft.notes) + [f"the index is out of date for {doc_id!r} (its passages no longer match the "
                                  "article): rebuild it with: rag index --rebuild" for doc_id in outdated]
     hits = [hit if hit.chunk.doc_id not in outdated else None for hit in hits]
+    if draft.parts and not draft.abstained:
+        return _cite_sentences(question, draft, hits, notes)
     citations: list[Citation] = []
     if not draft.abstained:
         for evidence in draft.evidence:
@@ -72,15 +81,53 @@ def cite(question: str, draft: Draft, hits: list[Hit], article: Callable[[str], 
             citation.answer_start, citation.answer_end = evidence.answer_start, evidence.answer_end
             citations.append(citation)
     if draft.abstained or not citations:
-        reason = draft.abstain_reason or (
-            "the index is out of date for the passages that answer it" if outdated
-            else "no retrieved passage supports the answer")
-        return Result(
-            question=question, answer=IDK, abstained=True, passages=closest_passages([h for h in hits if h]),
-            score=draft.confidence, reason=reason, notes=notes,
-        )
+        return _abstention(question, draft, hits, notes, bool(outdated))
     markers = "".join(f"[{c.n}]" for c in citations)
     return Result(
         question=question, answer=f"{draft.text} {markers}", abstained=False, text=draft.text, citations=citations,
         confidence="low" if draft.unsure else "high", score=draft.confidence, notes=notes,
     )
+
+
+def _abstention(question: str, draft: Draft, hits: list[Hit | None], notes: list[str], outdated: bool) -> Result:
+    reason = draft.abstain_reason or (
+        "the index is out of date for the passages that answer it" if outdated
+        else "no retrieved passage supports the answer")
+    return Result(question=question, answer=IDK, abstained=True, passages=closest_passages([h for h in hits if h]),
+                  score=draft.confidence, reason=reason, notes=notes)
+
+
+def _cite_sentences(question: str, draft: Draft, hits: list[Hit | None], notes: list[str]) -> Result:
+    """An answer of sentences: each sentence is cited on its own, and kept only when its passage holds it (a
+    sentence cut at the length limit ends in "…" and must be the start of its quote). One citation per distinct
+    quoted sentence; the same source cited twice keeps its number."""
+    citations: list[Citation] = []
+    shown: list[str] = []
+    kept: list[str] = []
+    numbers: dict[tuple[str, int], int] = {}
+    for part, evidence in zip(draft.parts, draft.evidence):
+        hit = hits[evidence.hit]
+        if hit is None:
+            continue
+        citation = _sentence_citation(len(citations) + 1, hit, evidence.sentence)
+        if not holds(citation.quote, part):
+            continue
+        key = (citation.doc_id, citation.start)
+        if key not in numbers:
+            numbers[key] = citation.n
+            citations.append(citation)
+        shown.append(f"{part} [{numbers[key]}]")
+        kept.append(part)
+    if not citations:
+        return _abstention(question, draft, hits, notes, False)
+    text = " ".join(kept)
+    return Result(question=question, answer=" ".join(shown), abstained=False, form="sentences", text=text,
+                  citations=citations, confidence="low" if draft.unsure else "high", score=draft.confidence,
+                  notes=notes)
+
+
+def holds(quote: str, sentence: str) -> bool:
+    """The quoted sentence holds the answer's sentence word for word (or its start, when it was cut)."""
+    if sentence.endswith("…"):
+        return quote.startswith(sentence[:-1].rstrip())
+    return sentence.strip() in quote

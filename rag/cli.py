@@ -18,10 +18,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import typer  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from rag.answer import ANSWERERS  # noqa: E402
+from rag.answer import ANSWERERS, OPEN_ANSWERERS  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
+SHORT_ANSWERERS = [name for name in ANSWERERS.names() if name not in OPEN_ANSWERERS]
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Ask questions about a folder of news articles.")
@@ -123,7 +124,7 @@ def index(
 def ask(
     question: Annotated[str, typer.Argument(help="A question in plain language.")],
     k: KOpt = None,
-    answerer: Annotated[Optional[str], typer.Option("--answerer", help=f"{' | '.join(ANSWERERS.names())} [env RAG_ANSWERER].")] = None,
+    answerer: Annotated[Optional[str], typer.Option("--answerer", help=f"{' | '.join(SHORT_ANSWERERS)} [env RAG_ANSWERER].")] = None,
     retrieval: RetrievalOpt = None,
     source: SourceOpt = None,
     index_dir: IndexOpt = None,
@@ -132,6 +133,8 @@ def ask(
                                                       "undated ones as RAG_UNDATED says (include).")] = None,
     until: Annotated[Optional[str], typer.Option(help="Only articles published on or before this date "
                                                       "(YYYY-MM-DD).")] = None,
+    form: Annotated[Optional[str], typer.Option(help="auto: the question's wording chooses a short span or a few "
+                                                     "cited sentences; span; sentences [env RAG_ANSWER_FORM].")] = None,
     as_json: JsonOpt = False,
 ):
     """Answer a question, citing the passages it comes from.
@@ -147,13 +150,15 @@ def ask(
     since_date, until_date = validate_date(since, "--since"), validate_date(until, "--until")
     if answerer is not None:
         check_answerer(answerer)
-    settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir)
+    settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir,
+                             answer_form=form)
     result = open_pipeline(settings).ask(question, doc_ids=split_list(doc_ids, "") if doc_ids is not None else None,
                                          since=since_date, until=until_date)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo(result.answer + (f"  ({UNSURE})" if result.confidence == "low" else ""))
+    shown = result.answer + (f"  ({UNSURE})" if result.confidence == "low" else "")
+    typer.echo(textwrap.fill(shown, width=100) if result.form == "sentences" else shown)
     if result.abstained and result.reason:
         typer.echo(f"why: {result.reason}")
     sources = result.citations or result.passages
@@ -474,6 +479,9 @@ def evaluate(
     answerer: Annotated[Optional[str], typer.Option(help="Comma-separated answerers to compare [default: "
                                                          "RAG_ANSWERER, beside the rules answerer as a baseline].")] = None,
     retrieval: Annotated[Optional[str], typer.Option(help="Comma-separated retrieval modes to compare.")] = None,
+    form: Annotated[Optional[str], typer.Option(help="Comma-separated answer forms to compare: auto (the "
+                                                     "question's wording chooses), span, sentences [default: "
+                                                     "RAG_ANSWER_FORM, auto].")] = None,
     split: Annotated[Optional[str], typer.Option(help="Only questions with this split (dev or test) [default: all, "
                                                       "reported split by split].")] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.json, report.md, predictions.jsonl, eval.png.")] = Path("eval/runs/latest"),
@@ -491,6 +499,7 @@ def evaluate(
     Example: rag eval --split dev --out eval-out
     """
     from rag.answer import check_answerer
+    from rag.answer.route import choose_form
     from rag.tools.evaluation.dataset import eval_set, load_dataset
     from rag.tools.evaluation.report import text_table, write_report
     from rag.tools.evaluation.runner import Config, run_config
@@ -517,9 +526,13 @@ def evaluate(
     for mode in modes:
         RETRIEVERS.check(mode)
     pipeline = open_pipeline(settings)
-    runs = [run_config(pipeline, examples, Config(a, m, settings.k)) for a in answerers for m in modes]
+    forms = split_list(form, settings.answer_form)
+    for name in forms:
+        choose_form("", name)  # an unknown form is an error before any question runs
+    runs = [run_config(pipeline, examples, Config(a, m, settings.k, f)) for a in answerers for m in modes for f in forms]
     if baseline:
-        runs += [run_config(pipeline, examples, Config(baseline, m, settings.k)) | {"baseline": True} for m in modes]
+        runs += [run_config(pipeline, examples, Config(baseline, m, settings.k, forms[0])) | {"baseline": True}
+                 for m in modes]
     folder = write_report(runs, out, dataset, split)
     typer.echo(text_table(runs))
     typer.echo(f"\nreport: {folder}/report.md")

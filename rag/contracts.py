@@ -142,6 +142,8 @@ class Draft:
         abstain_reason: why there is no answer; None when there is one.
         unsure: answered, but the score says to check the source.
         notes: e.g. passages dropped to fit a model's input.
+        parts: for an answer of sentences, each sentence; evidence[i] is where parts[i] comes from, and each
+            is cited (and checked) on its own. Empty for a span answer.
     """
 
     text: str
@@ -150,10 +152,16 @@ class Draft:
     abstain_reason: str | None = None
     unsure: bool = False
     notes: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
         return self.abstain_reason is not None
+
+    @property
+    def form(self) -> str:
+        """ "sentences" for an answer of several cited sentences, "span" for a short answer."""
+        return "sentences" if self.parts else "span"
 
 
 def abstain(reason: str, confidence: float = 0.0) -> Draft:
@@ -205,6 +213,7 @@ class Result:
     Attributes:
         question: as asked.
         answer: what the user sees: the answer with [n] markers, or the "I don't know" sentence.
+        form: "span" (a short answer taken from one sentence) or "sentences" (a few sentences, each cited).
         abstained: True when there is no answer.
         text: the bare answer, without markers; "" when abstaining.
         citations: the checked sources, one per [n] marker.
@@ -220,6 +229,7 @@ class Result:
     question: str
     answer: str
     abstained: bool
+    form: str = "span"
     text: str = ""
     citations: list[Citation] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)

@@ -63,3 +63,9 @@ class ModelFileError(RagError):
 
 class ModelUnavailable(RagError):
     """The configured weights are not on this machine."""
+
+
+class GeneratorUnavailable(ModelUnavailable):
+    """The generator's server did not answer; retrying later may work."""
+
+    status = 503

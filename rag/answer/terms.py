@@ -25,6 +25,16 @@ class PassageCoverage:
     def __call__(self, terms: list[str], chunk: Chunk) -> float:
         return self.weights.coverage(terms, self.lemmas(chunk))
 
+    def mentioned(self, terms: list[str], chunks: list[Chunk]) -> tuple[float, list[str]]:
+        """The IDF-weighted share of the terms that any of the passages mentions, and those none does, rarest
+        first: a question about something no passage names is "not in the indexed articles"."""
+        lemmas: set[str] = set()
+        for chunk in chunks:
+            lemmas |= self.lemmas(chunk)
+        idfs = self.weights.idfs(terms)
+        missing = sorted((t for t in terms if t not in lemmas), key=lambda t: -idfs[t])
+        return self.weights.coverage(terms, lemmas), missing
+
     def lemmas(self, chunk: Chunk) -> set[str]:
         """What a passage mentions: its lemmas and its article title's."""
         return {t[2] for sentence in chunk.sentences for t in sentence.tokens} | self.title_terms(chunk.title)

@@ -42,16 +42,16 @@ def page_template() -> str:
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
 async def ask(body: AskRequest, request: Request):
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form)
     return result.to_dict()
 
 
 @router.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS)
 async def ask_stream(body: AskRequest, request: Request):
-    """Events: `answer` (answer, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
+    """Events: `answer` (answer, form, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
     then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form)
     return EventStream(answer_events(result.to_dict()))
 
 
@@ -76,7 +76,7 @@ def answer_events(result: dict) -> Iterator[bytes]:
     def event(name: str, data: dict) -> bytes:
         return format_sse_event(event=name, data_str=json.dumps(data, ensure_ascii=False))
 
-    yield event("answer", {key: result[key] for key in ("answer", "text", "abstained", "confidence", "score", "reason")})
+    yield event("answer", {key: result[key] for key in ("answer", "form", "text", "abstained", "confidence", "score", "reason")})
     for citation in result["citations"]:
         yield event("citation", citation)
     for passage in result["passages"]:

@@ -34,6 +34,9 @@ class AskRequest(BaseModel):
                                       description="Search only these documents (ids from GET /documents).")
     since: date | None = Field(None, description=SINCE)
     until: date | None = Field(None, description=UNTIL)
+    form: Literal["auto", "span", "sentences"] | None = Field(
+        None, description="auto: the question's wording chooses a short span or a few cited sentences (summaries, "
+        "why/how, lists); span or sentences: always that form. The server's RAG_ANSWER_FORM when left out.")
 
     @field_validator("question")
     @classmethod
@@ -62,6 +65,9 @@ class CitationOut(BaseModel):
 
 class AskResponse(BaseModel):
     answer: str
+    form: Literal["span", "sentences"] = Field(
+        "span", description="span: a short answer from one sentence; sentences: a few sentences, each followed by "
+        "its [n] citation.")
     text: str
     abstained: bool
     citations: list[CitationOut]

@@ -10,6 +10,7 @@ import rag
 from rag.errors import RagError
 
 FIELDS = {"id": str, "question": str, "answers": list, "doc_ids": list, "answerable": bool}
+OPEN_FIELDS = {"id": str, "question": str, "nuggets": list, "doc_ids": list, "answerable": bool}
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,16 @@ class Example:
     answerable: bool
     split: str | None = None
     line: int = 0  # in its file, for messages
+    kind: str = "short"  # "open": a few sentences answer it, scored by its nuggets
+    nuggets: tuple[tuple[str, ...], ...] = ()  # an open question's key facts, each as the terms that show it
+    style: str | None = None  # an open question's kind: summary, about, event, why, how, list, compare
 
 
 def _check(row: object, where: str, line: int = 0) -> Example:
     if not isinstance(row, dict):
         raise RagError(f"{where}: expected a JSON object")
+    if row.get("kind") == "open":
+        return _check_open(row, where, line)
     for name, kind in FIELDS.items():
         if name not in row:
             raise RagError(f"{where}: missing field {name!r}")
@@ -44,6 +50,29 @@ def _check(row: object, where: str, line: int = 0) -> Example:
     if split is not None and not isinstance(split, str):
         raise RagError(f"{where}: field 'split' must be str")
     return Example(row["id"], row["question"], row["answers"], row["doc_ids"], row["answerable"], split, line)
+
+
+def _check_open(row: dict, where: str, line: int) -> Example:
+    """An open question (`"kind": "open"`): nuggets of key facts instead of answers (news-dev/SOURCE.md)."""
+    for name, kind in OPEN_FIELDS.items():
+        if not isinstance(row.get(name), kind):
+            raise RagError(f"{where}: field {name!r} must be {kind.__name__}" if name in row
+                           else f"{where}: missing field {name!r}")
+    nuggets = []
+    for n, nugget in enumerate(row["nuggets"]):
+        terms = nugget.get("terms") if isinstance(nugget, dict) else None
+        if not (isinstance(terms, list) and terms and all(isinstance(t, str) and t.strip() for t in terms)):
+            raise RagError(f"{where}: nugget {n} must be an object with a non-empty list of 'terms'")
+        nuggets.append(tuple(terms))
+    if not row["question"].strip():
+        raise RagError(f"{where}: field 'question' is empty")
+    if row["answerable"] != bool(nuggets):
+        raise RagError(f"{where}: an answerable open question needs nuggets, an unanswerable one none")
+    split = row.get("split")
+    if split is not None and not isinstance(split, str):
+        raise RagError(f"{where}: field 'split' must be str")
+    return Example(row["id"], row["question"], [], row["doc_ids"], row["answerable"], split, line, "open",
+                   tuple(nuggets), row.get("style"))
 
 
 PACKAGED = Path(rag.__file__).resolve().parent.parent / "eval" / "questions.jsonl"  # the project's, beside rag/

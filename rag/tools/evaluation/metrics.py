@@ -64,28 +64,31 @@ def passage_supports(passage: str, answers: list[str]) -> bool:
     return any(f" {normalize_answer(a)} " in text for a in answers if normalize_answer(a))
 
 
-def citation_precision(cited_passages: list[list[str]], answers: list[list[str]]) -> float:
-    """Share of all shown citations, over all questions, whose passage supports a gold answer."""
-    shown = [(p, a) for passages, a in zip(cited_passages, answers) for p in passages]
-    return sum(passage_supports(p, a) for p, a in shown) / len(shown) if shown else 0.0
-
-
-def citation_recall(cited_passages: list[list[str]], answers: list[list[str]], correct: list[bool]) -> float:
-    """Share of correctly answered questions with at least one citation that supports the answer."""
-    graded = [any(passage_supports(p, a) for p in passages) for passages, a, ok in zip(cited_passages, answers, correct) if ok]
-    return sum(graded) / len(graded) if graded else 0.0
-
-
-def abstention_rates(abstained: list[bool], answerable: list[bool]) -> dict[str, float]:
-    unanswerable = [a for a, ok in zip(abstained, answerable) if not ok]
-    answerable_abstained = [a for a, ok in zip(abstained, answerable) if ok]
-    return {
-        "abstention_accuracy": sum(unanswerable) / len(unanswerable) if unanswerable else 0.0,
-        "false_abstention_rate": sum(answerable_abstained) / len(answerable_abstained) if answerable_abstained else 0.0,
-    }
-
-
 def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": 0.0, "p95": 0.0}
     return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
+
+
+def nugget_recall(answer: str, nuggets: list[list[str]]) -> float:
+    """Share of an open question's key facts the answer holds: a fact counts when any of its terms is in the
+    answer, both normalised as for F1."""
+    if not nuggets:
+        return 0.0
+    text = f" {normalize_answer(answer)} "
+    return sum(any(f" {normalize_answer(t)} " in text for t in terms if normalize_answer(t)) for terms in nuggets) / len(nuggets)
+
+
+def sentence_support(answer: str, quotes: dict[int, str]) -> list[bool]:
+    """For each sentence of an answer, whether the passages it cites hold it: its content words (numbers and
+    names included) are all in the quoted sentences. A sentence citing nothing is unsupported."""
+    from rag.cite import answer_sentences, content_words
+
+    supported = []
+    for text, marks in answer_sentences(answer):
+        words = set(content_words(text.rstrip("…")))
+        cited = set()
+        for n in marks:
+            cited |= set(content_words(quotes.get(n, "")))
+        supported.append(bool(words) and bool(marks) and words <= cited)
+    return supported

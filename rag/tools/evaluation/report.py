@@ -15,6 +15,8 @@ ROWS = [
     ("citation_precision", "{:.3f}"), ("citation_recall", "{:.3f}"),
     ("abstention_accuracy", "{:.3f}"), ("false_abstention_rate", "{:.3f}"),
     ("low_share", "{:.3f}"), ("high_f1", "{:.3f}"), ("low_f1", "{:.3f}"),
+    ("nugget_recall", "{:.3f}"), ("citation_support", "{:.3f}"), ("open_abstention_accuracy", "{:.3f}"),
+    ("open_false_abstention_rate", "{:.3f}"), ("open_words_p50", "{:.0f}"),
     ("retrieve_ms_p50", "{:.1f}"), ("retrieve_ms_p95", "{:.1f}"), ("answer_ms_p50", "{:.1f}"),
     ("answer_ms_p95", "{:.1f}"), ("total_ms_p50", "{:.1f}"), ("total_ms_p95", "{:.1f}"),
     ("questions_per_second", "{:.1f}"),
@@ -31,7 +33,12 @@ def table(runs: list[dict], intervals: bool = False) -> list[list[str]]:
         low_high = run.get("intervals", {}).get(name) if intervals else None
         return f"{text} [{fmt.format(low_high[0])}, {fmt.format(low_high[1])}]" if low_high else text
 
-    return [header] + [[name] + [value(run, name, fmt) for run in runs] for name, fmt in ROWS]
+    return [header] + [[name] + [value(run, name, fmt) for run in runs] for name, fmt in rows_of(runs)]
+
+
+def rows_of(runs: list[dict]) -> list[tuple[str, str]]:
+    """The metrics the runs have: open-question rows only when the set has open questions."""
+    return [(name, fmt) for name, fmt in ROWS if all(name in run["metrics"] for run in runs)]
 
 
 def text_table(runs: list[dict]) -> str:
@@ -43,7 +50,8 @@ def text_table(runs: list[dict]) -> str:
 
 
 HEADLINE_ROWS = ("em", "f1", "citation_precision", "citation_recall", "abstention_accuracy", "false_abstention_rate",
-                 "low_share", "recall@5")
+                 "low_share", "recall@5", "nugget_recall", "citation_support", "open_abstention_accuracy",
+                 "open_words_p50")
 FAILURES_SHOWN = 50  # per configuration; predictions.jsonl holds every question
 
 
@@ -60,7 +68,8 @@ def markdown(runs: list[dict], meta: dict) -> str:
         out += ["\n## By split\n", "| metric | " + " | ".join(f"{run['config']} ({s}, "
                 f"{run['splits'][s]['questions']} q)" for run, s in columns) + " |", "|" + "---|" * (len(columns) + 1)]
         out += [f"| {name} | " + " | ".join(fmt.format(run["splits"][s][name]) for run, s in columns) + " |"
-                for name, fmt in ROWS if name in HEADLINE_ROWS]
+                for name, fmt in rows_of(runs) if name in HEADLINE_ROWS and all(
+                    name in run["splits"][s] for run, s in columns)]
     for run in runs:
         failed = [p for p in run["predictions"] if not p["correct"]]
         out += [f"\n## Failing questions: {run['config']} ({len(failed)} of {len(run['predictions'])})\n",
@@ -79,9 +88,11 @@ def failure(prediction: dict) -> str:
     missed = prediction["retrieval"]["recall@10"] == 0
     if prediction["abstained"]:
         return ("gold passage not retrieved; " if missed else "") + f"abstained: {prediction['reason']}"
+    score = (f"nugget recall {prediction['nugget_recall']:.2f}" if prediction.get("kind") == "open"
+             else f"F1 {prediction['f1']:.2f}")
     if missed:
-        return f"gold passage not retrieved; wrong answer (F1 {prediction['f1']:.2f})"
-    return f"wrong answer (F1 {prediction['f1']:.2f})"
+        return f"gold passage not retrieved; wrong answer ({score})"
+    return f"wrong answer ({score})"
 
 
 def cell(text: str) -> str:
@@ -95,7 +106,11 @@ def plot(runs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (quality, left, right) = plt.subplots(1, 3, figsize=(20, 4.5), gridspec_kw={"width_ratios": [2, 1, 1]})
-    names = ["em", "f1", "abstention_accuracy", "false_abstention_rate", "citation_precision", "citation_recall"]
+    labels = {"em": "EM", "f1": "F1", "abstention_accuracy": "abstention\naccuracy",
+              "false_abstention_rate": "false\nabstention", "citation_precision": "citation\nprecision",
+              "citation_recall": "citation\nrecall", "nugget_recall": "open:\nnugget recall",
+              "citation_support": "open: citation\nsupport", "open_abstention_accuracy": "open:\nabstention"}
+    names = [name for name in labels if all(name in run["metrics"] for run in runs)]
     width = 0.8 / len(runs)
     for i, run in enumerate(runs):
         values = [run["metrics"][name] for name in names]
@@ -107,9 +122,7 @@ def plot(runs: list[dict], path: Path) -> None:
         ks = [1, 3, 5, 10]
         left.plot(ks, [run["metrics"][f"recall@{k}"] for k in ks], marker="o", label=run["config"])
         right.hist([p["timings_ms"]["total"] for p in run["predictions"]], bins=30, alpha=0.5, label=run["config"])
-    quality.set_xticks([n + 0.4 - width / 2 for n in range(len(names))],
-                       ["EM", "F1", "abstention\naccuracy", "false\nabstention", "citation\nprecision",
-                        "citation\nrecall"])
+    quality.set_xticks([n + 0.4 - width / 2 for n in range(len(names))], [labels[name] for name in names])
     quality.set(title="Answer quality (bars: 95% bootstrap intervals)", ylim=(0, 1.12))
     left.set(title="Retrieval recall@k", xlabel="k", ylabel="recall", ylim=(0, 1.05))
     right.set(title="Latency per question", xlabel="total ms", ylabel="questions")
