@@ -26,3 +26,15 @@ def test_every_question_in_the_readme_is_answered_correctly(pipeline):
         result = pipeline.ask(question)
         assert not result.abstained, (question, result.reason)
         assert token_f1(result.text, ANSWERS[question]) >= 0.5, (question, result.text)
+
+
+OPEN = {"Tell me about Gwangju's plan to nurture talent.": "talent"}  # the README's open question: a word it needs
+
+
+def test_the_readmes_open_question_gets_cited_sentences(pipeline):
+    asked = set(re.findall(r'rag ask "([^"]+\.)"', (ROOT / "README.md").read_text()))
+    assert asked and asked <= set(OPEN), asked - set(OPEN)
+    for question in asked:
+        result = pipeline.ask(question)
+        assert result.form == "sentences" and not result.abstained, (question, result.reason)
+        assert OPEN[question] in result.text.lower() and len(result.citations) >= 2
