@@ -4,8 +4,10 @@ password in a message."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -23,38 +25,48 @@ def read_only(url: str) -> ReadOnlyStore:
 
 
 def redacted(url: str) -> str:
-    """The connection string without its password, in any form libpq takes: a URL (whose password may hold an
-    unencoded `@`), `?password=` in its query, or `key=value` words (parsed with psycopg's own parser)."""
-    scheme = re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE)
-    if scheme:
-        rest = url[scheme.end():]
-        query = rest.find("?")
-        authority_end = rest.rfind("@", 0, query if query >= 0 else len(rest))
-        if authority_end >= 0:  # everything before the last @ is user[:password]
-            user, colon, _ = rest[:authority_end].partition(":")
-            rest = f"{user}{':***' if colon else ''}{rest[authority_end:]}"
-        return scheme.group() + re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
+    """The connection string without its password, in any form libpq takes. The password is found by psycopg's
+    own parser (libpq's rules: a URL password may hold an unencoded `@` or `?`), then every spelling of it is
+    masked: as written, percent-encoded, and as `password=` in a query or in `key=value` words."""
     try:
         words = conninfo_to_dict(url)
     except psycopg.Error:
         return "(a connection string that cannot be parsed)"
-    if "password" in words:
-        words["password"] = "***"
-    return make_conninfo("", **words)
+    if not re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):  # key=value words
+        if "password" in words:
+            words["password"] = "***"
+        return make_conninfo("", **words)
+    scheme = re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE)
+    rest = url[scheme.end():]
+    slash = rest.find("/")
+    authority_end = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
+    if authority_end >= 0:  # a password with an unencoded `@`: everything before the last @ is user[:password]
+        user, colon, _ = rest[:authority_end].partition(":")
+        rest = f"{user}{':***' if colon else ''}{rest[authority_end:]}"
+    return _masked(scheme.group() + rest, spellings(words.get("password") or ""))
+
+
+def spellings(password: str) -> list[str]:
+    return [password, quote(password, safe=""), quote(password)] if password else []
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    text = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", text)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def without_password(text: str, url: str) -> str:
-    """A driver message may quote the connection string, or a host it read out of a password holding `@`."""
+    """A driver message with every spelling of the URL's password masked; it may also quote a host read out of
+    a password holding `@` (its pieces of three characters or more are masked too)."""
     secrets = []
     with contextlib.suppress(psycopg.Error):
-        secrets.append(conninfo_to_dict(url).get("password") or "")
-    userinfo = re.match(r"[a-z][a-z0-9+.-]*://([^?]*)@", url, re.IGNORECASE)
+        secrets += spellings(conninfo_to_dict(url).get("password") or "")
+    userinfo = re.match(r"[a-z][a-z0-9+.-]*://(.*)@", url, re.IGNORECASE | re.DOTALL)
     if userinfo and ":" in userinfo.group(1):
-        secrets += userinfo.group(1).partition(":")[2].split("@")
-    text = text.replace(url, redacted(url))
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+        secrets += [piece for piece in userinfo.group(1).partition(":")[2].split("@") if len(piece) >= 3]
+    return _masked(text.replace(url, redacted(url)), secrets)
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -81,8 +93,10 @@ class Pool(ConnectionPool):
                 yield connection
         except (psycopg.OperationalError, PoolTimeout) as exc:
             reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseUnavailable(f"the database at {redacted(self.url)} is unavailable "
-                                      f"({without_password(reason, self.url)}); retry shortly") from None
+            # Clients (503 bodies of /health and /ask) get no connection details; the server's log gets them.
+            logging.getLogger("rag").warning("database unavailable at %s: %s", redacted(self.url),
+                                             without_password(reason, self.url))
+            raise DatabaseUnavailable("the database is unavailable; retry shortly") from None
 
 
 def open_pool(url: str, ef_search: int) -> Pool:
