@@ -19,6 +19,7 @@ from rag.errors import RagError, TooLong
 # Limits checked while extracting, so a small file that inflates (a zip bomb, one content stream shared by
 # every page) is refused early instead of holding a worker for minutes.
 MAX_CHARS = 500_000  # about 80,000 words, the most one document may have
+MAX_FILE_BYTES = 50_000_000  # the largest article file read from a corpus folder (checked before reading it)
 MAX_INFLATED_BYTES = 20_000_000  # a .docx's members, unzipped
 MAX_PAGES = 1_000
 MAX_PARAGRAPHS = 50_000

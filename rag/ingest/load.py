@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.ingest.clean import Block, clean, front_matter_end
 from rag.errors import RagError, TooLong
-from rag.ingest.formats import MAX_CHARS, converted_meta, converted_text, is_converted, listed, suffixes
+from rag.ingest.formats import MAX_CHARS, MAX_FILE_BYTES, converted_meta, converted_text, is_converted, listed, suffixes
 
 MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
 
@@ -99,6 +99,9 @@ def decode_text(data: bytes, source: str) -> str:
 
 def read_document(path: Path, doc_id: str | None = None) -> Document:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # counted before reading: a 700 MB file is never held in memory
+            raise TooLong(f"{path}: {size:,} bytes, over the {MAX_FILE_BYTES:,} one article file may have")
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read file ({exc.strerror})") from None
@@ -137,9 +140,11 @@ def file_text(name: str, data: bytes) -> str:
 
 
 def corpus_files(source_dir: Path) -> list[Path]:
+    """The article files of the folder; a link that leads outside it is never one (it could expose any file)."""
     if not source_dir.is_dir():
         raise RagError(f"corpus folder not found: {source_dir}")
-    files = sorted(p for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() in suffixes())
+    files = sorted(p for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() in suffixes()
+                   and not outside(p, source_dir))
     if not files:
         raise RagError(f"no article files ({listed()}) in corpus folder {source_dir}")
     return files
@@ -167,6 +172,9 @@ def load_corpus(source_dir: Path, log: Callable[[str], None] = lambda message: N
     files = corpus_files(source_dir)
     others = sorted(p.name for p in source_dir.iterdir() if p.is_file() and p.suffix.lower() not in suffixes()
                     and not p.name.startswith(".") and not p.name.endswith(SIDECAR))
+    links = sorted(p.name for p in source_dir.iterdir() if p.is_symlink() and outside(p, source_dir))
+    if links:
+        log(f"skipped {len(links)} link(s) to files outside {source_dir}: {', '.join(links[:5])}")
     if others:
         log(f"skipped {len(others)} file(s) of other types (not {listed()}): {', '.join(others[:5])}"
             + (" …" if len(others) > 5 else ""))
@@ -188,14 +196,32 @@ def corpus_hashes(source_dir: Path) -> dict[str, str]:
     hashes = {}
     for path in corpus_files(source_dir):
         sidecar = sidecar_path(path)
-        stats = [(p.stat().st_mtime_ns, p.stat().st_size) for p in (path, sidecar) if p.exists()]
+        # ctime too: a chmod that makes an unreadable file readable changes it, and nothing else does
+        stats = [(p.stat().st_mtime_ns, p.stat().st_ctime_ns, p.stat().st_size) for p in (path, sidecar)
+                 if p.exists()]
         key = (str(path), *stats)
-        if key not in _HASHES:  # unchanged size and time: reuse the last hash (polling stays cheap)
+        if key not in _HASHES:  # unchanged size and times: reuse the last hash (polling stays cheap)
             if len(_HASHES) > 100_000:
                 _HASHES.clear()
-            _HASHES[key] = article_digest(path.read_bytes(), sidecar.read_bytes() if len(stats) > 1 else None)
+            _HASHES[key] = digest_of(path, sidecar if len(stats) > 1 else None)
         hashes[path.name] = _HASHES[key]
     return hashes
+
+
+def digest_of(path: Path, sidecar: Path | None) -> str:
+    """The file's digest; a file that cannot be read (or is too large) gets a marker instead, so that it counts
+    as changed, is skipped with its reason when read, and stops nothing else."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return f"too large: {path.stat().st_size}"
+        return article_digest(path.read_bytes(), sidecar.read_bytes() if sidecar else None)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+
+
+def outside(path: Path, folder: Path) -> bool:
+    """A link whose target lies outside the folder."""
+    return path.is_symlink() and not path.resolve().is_relative_to(folder.resolve())
 
 
 def corpus_changes(known: Mapping[str, str], current: Mapping[str, str]) -> tuple[list[str], list[str]]:

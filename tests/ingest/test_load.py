@@ -117,3 +117,46 @@ def test_a_sidecar_gives_any_file_metadata_and_editing_it_reindexes_the_article(
     (tmp_path / "port.txt.meta.json").write_text('["not", "an", "object"]')
     with pytest.raises(RagError, match="must hold a JSON object"):
         read_document(tmp_path / "port.txt")
+
+
+def test_an_unreadable_file_is_skipped_with_its_reason_and_stops_nothing(tmp_path, monkeypatch):
+    """A chmod-000 file once stopped the folder watcher and every later start ("Permission denied"). Tests run as
+    root, who reads any file, so reading it is made to fail as it does for everyone else."""
+    from pathlib import Path
+
+    from rag.ingest.load import corpus_hashes, load_corpus
+
+    (tmp_path / "good.txt").write_text("Good news\n\nThe city opened a library on Monday.\n")
+    (tmp_path / "locked.txt").write_text("Locked\n\nNobody can read this.\n")
+    real = Path.read_bytes
+
+    def read_bytes(path):
+        if path.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    hashes = corpus_hashes(tmp_path)
+    assert hashes["locked.txt"] == "unreadable: Permission denied" and len(hashes["good.txt"]) == 64
+    said = []
+    assert [d.doc_id for d in load_corpus(tmp_path, said.append)] == ["good"]
+    assert any("locked.txt" in line and "cannot read" in line for line in said)
+
+
+def test_links_out_of_the_corpus_and_huge_files_are_skipped(tmp_path, monkeypatch):
+    from rag.ingest import load
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Good news\n\nThe city opened a library on Monday.\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Secret\n\nThe password is hunter2.\n")
+    (corpus / "leak.txt").symlink_to(secret)
+    (corpus / "inside.txt").symlink_to(corpus / "good.txt")  # a link within the folder is an article
+    said = []
+    ids = sorted(d.doc_id for d in load.load_corpus(corpus, said.append))
+    assert ids == ["good", "inside"] and any("leak.txt" in line and "outside" in line for line in said)
+    assert "leak.txt" not in load.corpus_hashes(corpus)
+    monkeypatch.setattr(load, "MAX_FILE_BYTES", 10)
+    with pytest.raises(RagError, match="over the 10"):
+        load.read_document(corpus / "good.txt")
