@@ -98,8 +98,9 @@ def _abstention(question: str, draft: Draft, hits: list[Hit | None], notes: list
 
 
 def _cite_sentences(question: str, draft: Draft, hits: list[Hit | None], notes: list[str]) -> Result:
-    """An answer of sentences: each sentence is cited on its own, and kept only when its passage holds it (a
-    sentence cut at the length limit ends in "…" and must be the start of its quote). One citation per distinct
+    """An answer of sentences: each sentence is cited on its own, and kept only when its quote holds it: word for
+    word (a sentence cut at the length limit ends in "…" and must be the start of its quote), or, for a sentence
+    a generator wrote, all of its content words. One citation per distinct
     quoted sentence; the same source cited twice keeps its number."""
     citations: list[Citation] = []
     shown: list[str] = []
@@ -110,7 +111,7 @@ def _cite_sentences(question: str, draft: Draft, hits: list[Hit | None], notes: 
         if hit is None:
             continue
         citation = _sentence_citation(len(citations) + 1, hit, evidence.sentence)
-        if not holds(citation.quote, part):
+        if not (holds(citation.quote, part) or supports(part, citation.quote)):
             continue
         key = (citation.doc_id, citation.start)
         if key not in numbers:

@@ -64,3 +64,15 @@ def test_each_sentence_of_a_sentence_answer_is_cited_and_checked(pipeline):
     assert result.text == quote and len(result.citations) == 1
     alone = cite("q", Draft(text="", parts=[made_up], evidence=[Evidence(0, 0)]), hits)
     assert alone.abstained
+
+
+def test_a_written_sentence_is_cited_when_its_quote_holds_all_its_content_words(pipeline):
+    from rag.cite import cite
+    from rag.contracts import Draft, Evidence
+
+    hits = pipeline.search("Gwangju national budget", k=3)
+    quote = hits[0].chunk.sentence_texts()[0]
+    words = [w for w in quote.split() if w[0].isalpha()][:4]
+    written = " ".join(words) + "."
+    result = cite("q", Draft(text="", parts=[written], evidence=[Evidence(0, 0)]), hits)
+    assert not result.abstained and result.answer == f"{written} [1]"
