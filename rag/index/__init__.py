@@ -16,9 +16,10 @@ STORES = Registry("store")
 
 @STORES.register("faiss")
 def _faiss(settings, embedder, rebuild: bool, sync: bool, log):
-    from rag.index.faiss.build import open_store
+    from rag.index.faiss.build import open_store, remembered_source
     from rag.index.faiss.folder import FolderIndex
 
+    settings = remembered_source(settings, rebuild)
     # Always brings in the folder's changes: it owns the folder.
     return FolderIndex(settings, open_store(settings, embedder, rebuild, log), embedder, log)
 

@@ -12,7 +12,7 @@ from rag.atomic import remove_leftovers
 from rag.embed import Embedder
 from rag.errors import IndexCorrupt, IndexMissing, RagError
 from rag.index.faiss import vectors as vector_index
-from rag.index.faiss.persist import FORMAT_VERSION, load, save_locked, writer_lock
+from rag.index.faiss.persist import FORMAT_VERSION, load, recorded_source, save_locked, writer_lock
 from rag.index.faiss.store import Store
 from rag.index.prepare import chunk, chunk_and_embed, chunk_settings, log_to_stderr
 from rag.ingest.load import corpus_changes, corpus_hashes, document_ids, load_corpus, read_document
@@ -35,7 +35,7 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
     hashes = corpus_hashes(settings.source_dir)  # before reading: a file edited meanwhile is found stale next time
     manifest = index_settings(settings, embedder) | {
         "corpus": hashes,
-        "source_dir": str(settings.source_dir),
+        "source_dir": str(settings.source_dir.resolve()),  # remembered: later commands may name only the index
         "documents": len(documents),
         "chunks": len(chunks),
         "vector_index": vector_index.kind_of(index),
@@ -91,6 +91,21 @@ def file_ids(store: Store) -> dict[str, str]:
 def _without(store: Store, doc_id: str) -> Store:
     """The store minus one document, if it holds it; an index always keeps at least one."""
     return store.without_document(doc_id) if doc_id in store.documents and len(store.documents) > 1 else store
+
+
+def remembered_source(settings: Settings, rebuild: bool) -> Settings:
+    """An index remembers the corpus folder it was built from: a command that names only the index uses that
+    folder, and one that names another folder is refused unless it rebuilds (which replaces the contents)."""
+    recorded = recorded_source(settings.index_dir)
+    if recorded is None or recorded.resolve() == settings.source_dir.resolve():
+        return settings
+    if "source_dir" not in settings.model_fields_set:  # the default folder, not the user's choice
+        return settings.model_copy(update={"source_dir": recorded})
+    if rebuild:
+        return settings
+    raise RagError(f"the index in {settings.index_dir} was built from {recorded}, not {settings.source_dir}: to "
+                   f"replace its contents, run: rag index --rebuild --source {settings.source_dir} --index "
+                   f"{settings.index_dir}; or choose another --index")
 
 
 def open_store(

@@ -114,3 +114,36 @@ def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemme
     assert [(h.chunk.id, h.score) for h in again.lexical(question, 5)] == [(h.chunk.id, h.score)
                                                                         for h in rebuilt.lexical(question, 5)]
     assert {h.chunk.id for h in again.lexical(question, 5)} == {h.chunk.id for h in before}
+
+
+def test_an_index_remembers_its_folder_and_refuses_another_without_a_rebuild(tmp_path, monkeypatch):
+    """`rag index --source my-corpus --index my-index`, then `rag ask --index my-index` once re-synced that index
+    to seeds/ and answered "I don't know"."""
+    import shutil
+
+    from rag.errors import RagError
+    from rag.index.faiss.build import remembered_source
+    from rag.settings import Settings
+    from tests.conftest import ROOT
+    from tests.test_cli import rag
+
+    corpus = tmp_path / "my-corpus"
+    corpus.mkdir()
+    shutil.copy(next((ROOT / "seeds").glob("000_*.txt")), corpus)
+    assert rag("index", "--source", str(corpus), "--index", str(tmp_path / "my-index"), tmp_path=tmp_path).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    remembered = remembered_source(Settings(index_dir=tmp_path / "my-index"), rebuild=False)
+    assert remembered.source_dir == corpus.resolve()
+    with pytest.raises(RagError, match="was built from .*my-corpus.*rag index --rebuild"):
+        remembered_source(Settings(index_dir=tmp_path / "my-index", source_dir=ROOT / "seeds"), rebuild=False)
+    assert remembered_source(Settings(index_dir=tmp_path / "my-index", source_dir=ROOT / "seeds"),
+                             rebuild=True).source_dir == ROOT / "seeds"
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}  # no RAG_SOURCE_DIR
+    asked = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "Who is the president of Zhejiang University?",
+                            "--index", "my-index"], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                           timeout=300)
+    assert asked.returncode == 0 and "Ma Yanming" in asked.stdout and "added or changed" not in asked.stderr
