@@ -144,10 +144,11 @@ def ask(
     """
     from rag.answer import check_answerer
     from rag.cite import UNSURE
-    from rag.inputs import validate_date, validate_question
+    from rag.inputs import validate_date, validate_period, validate_question
 
     question = validate_question(question)  # fail fast, before loading any model; checked once
     since_date, until_date = validate_date(since, "--since"), validate_date(until, "--until")
+    validate_period(since_date, until_date)
     if answerer is not None:
         check_answerer(answerer)
     settings = settings_from(k=k, answerer=answerer, retrieval=retrieval, source_dir=source, index_dir=index_dir,

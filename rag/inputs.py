@@ -64,6 +64,12 @@ def validate_date(value: str | date | None, name: str) -> date | None:
         raise RagError(f"{name}: give a date as YYYY-MM-DD, not {value!r}") from None
 
 
+def validate_period(since: date | None, until: date | None) -> None:
+    """A `since` after `until` selects nothing: an error, not an empty search."""
+    if since and until and since > until:
+        raise RagError(f"since ({since}) is later than until ({until}): no article can match both")
+
+
 def foreign_script(question: str) -> str | None:
     """The script most of the question's letters are written in, when that is not the Latin alphabet:
     the index and the reader know English only, so such a question gets a plain notice, not a guess."""

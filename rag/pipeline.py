@@ -22,7 +22,8 @@ from rag.embed import Embedder, load_embedder
 from rag.index import open_index
 from rag.index.prepare import chunk, log_to_stderr
 from rag.index.contract import Index, Searchable
-from rag.inputs import foreign_script, validate_date, validate_doc_id, validate_k, validate_question
+from rag.inputs import (foreign_script, validate_date, validate_doc_id, validate_k, validate_period,
+                        validate_question)
 from rag.ingest.load import Document, document_from_text, file_meta, tidy_meta
 from rag.language.nlp import load_nlp
 from rag.retrieve import Retriever, make_retriever
@@ -162,6 +163,7 @@ class Pipeline:
         question = str(validate_question(question))  # a plain str: spaCy takes no subclass
         k = validate_k(k or self.settings.k)
         since, until = validate_date(since, "since"), validate_date(until, "until")
+        validate_period(since, until)
         script = foreign_script(question)
         if script:
             return cite(question, abstain(f"the question is written in {script} script, and the index and the "
@@ -183,6 +185,8 @@ class Pipeline:
         draft = reader.answer(question, hits[:k])  # 6. answer
         documents = cached_documents(snapshot.store)
         result = cite(question, draft, hits[:k], lambda doc_id: getattr(documents(doc_id), "text", None))  # 7. cite
+        if result.abstained and (since or until):
+            result.reason = f"{result.reason}; {filtered_out(snapshot, query, k, allowed, since, until, retrieval)}"
         for citation in result.citations + result.passages:  # the article's date, source and byline beside it
             meta = getattr(documents(citation.doc_id), "meta", {})
             citation.published, citation.url, citation.byline = (meta.get(m) for m in ("published", "url", "byline"))
@@ -221,6 +225,17 @@ def published_between(store: Searchable, since: date | None, until: date | None,
         elif (since is None or published >= since.isoformat()) and (until is None or published <= until.isoformat()):
             chosen.add(doc_id)
     return frozenset(chosen)
+
+
+def filtered_out(snapshot: Snapshot, query: str, k: int, allowed: frozenset[str], since: date | None,
+                 until: date | None, retrieval: str | None) -> str:
+    """What the date filter left out of an abstention's search: the articles the same search finds without it."""
+    unfiltered = snapshot.retriever(retrieval).search(query, k, None)
+    excluded = sorted({hit.chunk.doc_id for hit in unfiltered} - allowed)
+    if not excluded:
+        return f"the date filter ({period(since, until)}) excluded no matching article"
+    return (f"the date filter ({period(since, until)}) excluded {len(excluded)} matching article(s): "
+            f"{', '.join(excluded[:3])}")
 
 
 def period(since: date | None, until: date | None) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rag.answer import ANSWERERS
 from rag.errors import RagError
-from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_question
+from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_period, validate_question
 
 QUESTION_SCHEMA = {
     "description": f"1-{MAX_QUESTION_CHARS} characters after trimming; no control characters except whitespace, "
@@ -45,6 +45,14 @@ class AskRequest(BaseModel):
             return validate_question(value)
         except RagError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def ordered_period(self) -> "AskRequest":
+        try:
+            validate_period(self.since, self.until)
+        except RagError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class CitationOut(BaseModel):

@@ -99,8 +99,19 @@ def test_the_api_takes_since_and_until_and_lists_dates(dated_pipeline):
         body = client.post("/ask", json={"question": "How much will the robotics port cost?", "since": "2025-01-01"})
         assert body.status_code == 200 and body.json()["citations"][0]["doc_id"] in {"new", "undated"}
         assert client.post("/ask", json={"question": "Who?", "since": "last week"}).status_code == 422
+        reversed_period = client.post("/ask", json={"question": "Who?", "since": "2025-06-01", "until": "2024-01-01"})
+        assert reversed_period.status_code == 422 and "later than until" in reversed_period.text
         listed = {d["doc_id"]: d.get("published") for d in client.get("/documents").json()}
         assert listed == {"old": "2023-02-01", "new": "2025-06-01", "undated": None}
+
+
+@pytest.mark.slow
+def test_a_date_filter_that_hides_the_answer_says_so(dated_pipeline):
+    """--since that excludes the only matching article once said "not in the indexed articles"."""
+    port = dated_pipeline.ask("What did Busan's port authority report?", k=1, until="2022-12-31")
+    assert port.abstained and "excluded" in port.reason and "old" in port.reason
+    with pytest.raises(RagError, match="later than until"):
+        dated_pipeline.ask("Who?", since="2025-06-01", until="2024-01-01")
 
 
 def test_a_sidecar_gives_any_file_metadata_and_editing_it_reindexes_the_article(tmp_path):
