@@ -64,7 +64,7 @@ def user_errors(command):
         except RagError as exc:
             fail(str(exc))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'setting'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{setting_origin('.'.join(map(str, e['loc'])))}: {e['msg']}" for e in exc.errors())
             fail(f"invalid setting ({problems})")
         except OSError as exc:  # the file system refused something no check above foresaw: still one line
             fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), code=1)
@@ -72,6 +72,16 @@ def user_errors(command):
             fail("interrupted", code=130)
 
     return wrapper
+
+
+def setting_origin(name: str) -> str:
+    """Where a bad setting came from, so the message names what to fix: the RAG_ variable, or rag.toml's key."""
+    variable = f"RAG_{name.upper()}"
+    if variable in os.environ:
+        return f"{name} (environment variable {variable}={os.environ[variable]!r})"
+    if Path("rag.toml").is_file():
+        return f"{name} (rag.toml in {Path.cwd()})"
+    return name or "setting"
 
 
 def settings_from(**flags) -> Settings:
@@ -246,6 +256,8 @@ def serve(
     server = uvicorn.Server(config)
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RepeatFilter())
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    typer.echo(f"serving on {address} (the page; the API's docs at {address}docs); Ctrl-C stops it", err=True)
     server.run(sockets=[sock])
 
 

@@ -200,3 +200,16 @@ def test_the_listening_socket_sends_small_responses_at_once():
             server.close()
 
     assert asyncio.run(nodelay_of_an_accepted_connection()) != 0
+
+
+def test_a_bad_setting_names_its_variable_or_file(tmp_path):
+    bad_env = rag("ask", "Who?", tmp_path=tmp_path, env={"RAG_K": "abc"})
+    assert bad_env.returncode == 2 and "RAG_K='abc'" in bad_env.stderr and bad_env.stderr.startswith("error:")
+    (tmp_path / "rag.toml").write_text("kk = 3\n")
+    bad_file = rag("ask", "Who?", tmp_path=tmp_path)
+    assert bad_file.returncode == 2 and "kk (rag.toml in" in bad_file.stderr
+
+
+def test_since_after_until_is_an_error_before_anything_loads(tmp_path):
+    done = rag("ask", "Who?", "--since", "2025-06-01", "--until", "2024-01-01", tmp_path=tmp_path)
+    assert done.returncode == 2 and "later than until" in done.stderr

@@ -30,6 +30,7 @@ CASES = [
      {"content": b'{"question": "\xff\xfe mayor"}', "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
     ("not JSON", "POST", "/ask", {"content": b"question=mayor", "headers": {"content-type": "application/json"}},
      422, "JSON"),
+    ("form-encoded question", "POST", "/ask", {"data": {"question": "Who is the mayor?"}}, 415, "application/json"),
     ("question of the wrong type", "POST", "/ask", {"json": {"question": ["Who?"]}}, 422, "question:"),
     ("k of the wrong type", "POST", "/ask", {"json": {"question": "Who?", "k": "five"}}, 422, "k:"),
     ("a JSON list, not an object", "POST", "/ask", {"json": ["Who?"]}, 422, "body"),

@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import format_sse_event
 
-from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current
+from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current, json_body
 from rag.api.schemas import QUESTION_SCHEMA, AskRequest, AskResponse, Passage
 from rag.errors import RagError
 from rag.ingest.formats import listed, suffixes
@@ -39,14 +39,14 @@ def page_template() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERRORS)
+@router.post("/ask", response_model=AskResponse, responses=ERRORS, dependencies=[Depends(json_body)])
 async def ask(body: AskRequest, request: Request):
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
                             doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form)
     return result.to_dict()
 
 
-@router.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS)
+@router.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS, dependencies=[Depends(json_body)])
 async def ask_stream(body: AskRequest, request: Request):
     """Events: `answer` (answer, form, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
     then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""

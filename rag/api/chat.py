@@ -20,10 +20,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.api.common import OPENAI_ERRORS, EventStream, HTTPProblem, admitted, current
+from rag.api.common import OPENAI_ERRORS, EventStream, HTTPProblem, admitted, current, json_body
 from rag.api.schemas import SINCE, UNTIL
 from rag.contracts import Result
 from rag.errors import RagError
@@ -78,7 +78,7 @@ class ChatRequest(BaseModel):
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions", responses=OPENAI_ERRORS)
+@router.post("/v1/chat/completions", responses=OPENAI_ERRORS, dependencies=[Depends(json_body)])
 async def chat_completions(body: ChatRequest, request: Request):
     """OpenAI-compatible chat: the last user message is the question, made standalone from the earlier turns;
     `stream: true` answers in OpenAI's server-sent chunks."""

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from rag.progress import tracked
 
 from rag.embed import resolve_model_path
 from rag.embed.onnx_export import INPUTS, cached_export
@@ -43,7 +43,7 @@ class OnnxEmbedder:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
         starts = range(0, len(texts), self.batch_size)
-        for start in tqdm(starts, desc="Embedding", unit="batch", disable=not progress):
+        for start in tracked(starts, "Embedding", "batch", progress):
             batch = order[start : start + self.batch_size]
             vectors[batch] = self._encode_batch([texts[i] for i in batch])
         return vectors

@@ -7,7 +7,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from tqdm import tqdm
+from rag.progress import tracked
 
 from rag.chunk import chunk_document
 from rag.contracts import Chunk
@@ -45,7 +45,7 @@ def chunk_and_embed(
     pending = 0  # chunks not yet handed to the embedder
     embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
     try:
-        for document in tqdm(documents, desc="Indexing", unit="doc", disable=not progress):
+        for document in tracked(documents, "Indexing", "doc", progress):
             chunks += chunk(document, nlp, embedder, settings)
             if len(chunks) - pending >= EMBED_BATCH or document is documents[-1]:
                 texts = [c.embedding_text() for c in chunks[pending:]]

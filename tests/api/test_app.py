@@ -222,3 +222,18 @@ def test_doc_ids_restrict_ask_and_search_to_those_documents(client):
     assert client.post("/ask", json={"question": question, "doc_ids": ["nope"]}).status_code == 404
     assert client.post("/ask", json={"question": question, "doc_ids": []}).status_code == 422
     assert client.get("/search", params={"q": "budget", "doc_ids": "nope"}).status_code == 404
+
+
+def test_json_routes_refuse_another_content_type_with_415_and_answer_open_questions_in_sentences(pipeline):
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        form = client.post("/ask", data={"question": "Who is the mayor?"})
+        assert form.status_code == 415 and "application/json" in form.json()["error"]
+        chat = client.post("/v1/chat/completions", content=b"hi", headers={"content-type": "text/plain"})
+        assert chat.status_code == 415 and "application/json" in chat.json()["error"]["message"]
+        opened = client.post("/ask", json={"question": "Tell me about Gwangju's plan to nurture talent."}).json()
+        assert opened["form"] == "sentences" and opened["answer"].count("[") >= 2
+        short = client.post("/ask", json={"question": "Tell me about Gwangju's plan to nurture talent.",
+                                          "form": "span"}).json()
+        assert short["form"] == "span"
+        streamed = client.post("/ask/stream", json={"question": "Summarize the article about Gyeonggi Province."})
+        assert '"form": "sentences"' in streamed.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from tqdm import tqdm
+from rag.progress import tracked
 
 from rag.atomic import remove_leftovers
 from rag.embed import Embedder
@@ -66,7 +66,7 @@ def refreshed(store: Store, settings: Settings, embedder: Embedder, nlp, log: Ca
     for name in removed + changed:
         if name in by_file and (name in removed or by_file[name] != ids[settings.source_dir / name]):
             store = _without(store, by_file[name])
-    for name in tqdm(changed, desc="Indexing", unit="doc", disable=len(changed) < 2):
+    for name in tracked(changed, "Indexing", "doc", len(changed) >= 2):
         path = settings.source_dir / name
         try:
             document = read_document(path, ids[path])
