@@ -25,8 +25,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
+export Q  # the recipe reads it from the environment: a question may hold quotes of either kind
 ask: $(VENV)/.installed-core  ## answer a question from the seeds (builds the index on first use)
-	$(BIN)/rag ask "$(Q)"
+	$(BIN)/rag ask "$$Q"
 
 browser:  ## Debian's Chromium, for the web page's browser test (Playwright drives it; no browser download)
 	@command -v chromium >/dev/null || { \
