@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         "no confident answer; 0 reads all at once. 2 cuts warm /ask by about a third on 2 cores without AVX-512 "
         "but answers worse (docs/performance.md)."
     )
+    reader_windows: int = Field(
+        0, ge=0, le=20, description="Select, then read: the neural reader reads only this many best sentences of "
+        "the passages, each with a neighbour either side (about half the words at 4); 0 reads whole passages.")
     seq2seq_model: str = Field("google/flan-t5-base", description="Hub id or local folder with flan-t5 weights.")
     seq2seq_runtime: str = Field(
         "transformers", description="transformers (fp32) or ctranslate2 (int8, converted locally on first use)."

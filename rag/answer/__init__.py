@@ -41,8 +41,12 @@ def _neural(settings, store, nlp, embedder) -> Answerer:
     from rag.answer.spans import load_span_model
     from rag.answer.terms import PassageCoverage
 
+    from rag.answer.sentences import READER, SentenceRanker
+
     model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads)
-    return NeuralAnswerer(model, PassageCoverage(store.term_weights(), nlp), nlp, settings.reader_first)
+    coverage = PassageCoverage(store.term_weights(), nlp)
+    return NeuralAnswerer(model, coverage, nlp, settings.reader_first, SentenceRanker(embedder, coverage, READER),
+                          settings.reader_windows)
 
 
 @ANSWERERS.register("rules")

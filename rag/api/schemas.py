@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rag.answer import ANSWERERS
 from rag.errors import RagError
+from rag.ingest.load import META_LIMITS
 from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_period, validate_question
 
 QUESTION_SCHEMA = {
@@ -138,8 +139,8 @@ class DocumentMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     published: date | None = Field(None, description="The article's date (YYYY-MM-DD).")
-    url: str | None = Field(None, max_length=2000, description="Where the article was published.")
-    byline: str | None = Field(None, max_length=500, description="The article's author(s).")
+    url: str | None = Field(None, max_length=META_LIMITS["url"], description="Where the article was published.")
+    byline: str | None = Field(None, max_length=META_LIMITS["byline"], description="The article's author(s).")
 
     def given(self) -> dict[str, str]:
         return {name: str(getattr(self, name)) for name in DocumentMeta.model_fields if getattr(self, name)}

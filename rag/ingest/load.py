@@ -54,9 +54,15 @@ def named_meta(pairs: Mapping) -> dict[str, str]:
     return tidy_meta({name: next((pairs[k] for k in keys if pairs.get(k)), "") for name, keys in META_KEYS.items()})
 
 
+META_LIMITS = {"url": 2000, "byline": 500}  # characters; a longer value is no URL or byline, and is left out
+
+
 def tidy_meta(meta: dict[str, str | None]) -> dict[str, str]:
-    """Only what is there; a published date as YYYY-MM-DD (a date that cannot be read is left out)."""
-    tidy = {name: " ".join(str(value).split()) for name, value in meta.items() if value and str(value).strip()}
+    """Only what is there, printable, and within META_LIMITS (from an upload, a sidecar or the file itself alike);
+    a published date as YYYY-MM-DD (a date that cannot be read is left out)."""
+    tidy = {name: " ".join("".join(c for c in str(value) if c.isprintable() or c.isspace()).split())
+            for name, value in meta.items() if value and str(value).strip()}
+    tidy = {name: value for name, value in tidy.items() if value and len(value) <= META_LIMITS.get(name, 2000)}
     if "published" in tidy:
         try:
             tidy["published"] = date.fromisoformat(tidy["published"][:10]).isoformat()

@@ -171,3 +171,13 @@ def test_links_out_of_the_corpus_and_huge_files_are_skipped(tmp_path, monkeypatc
     monkeypatch.setattr(load, "MAX_FILE_BYTES", 10)
     with pytest.raises(RagError, match="over the 10"):
         load.read_document(corpus / "good.txt")
+
+
+def test_metadata_from_any_source_is_printable_and_bounded():
+    """A NUL in a byline was a 500 on PostgreSQL; front matter carried a 300 kB url past the API's limits."""
+    from rag.ingest.load import front_matter, tidy_meta
+
+    assert tidy_meta({"byline": "Lee\x00 Min-ji\x1b[31m", "url": "https://example.com/a"}) == {
+        "byline": "Lee Min-ji[31m", "url": "https://example.com/a"}
+    huge = "---\nurl: https://example.com/" + "a" * 300_000 + "\nauthor: Kim\n---\n# Title\n\nBody.\n"
+    assert front_matter(huge) == {"byline": "Kim"}
