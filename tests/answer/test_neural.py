@@ -259,3 +259,25 @@ def test_the_reader_reads_a_long_questions_end(reader):
     readable = reader.model.readable(question)
     assert readable.endswith("Who is the president of Zhejiang University?") and len(readable) < len(question)
     assert reader.model.readable("Who is the mayor?") == "Who is the mayor?"
+
+
+def test_select_then_read_points_its_evidence_back_into_the_passages(pipeline):
+    """RAG_READER_WINDOWS: the reader reads windows of sentences; the answer's evidence and offsets still index the
+    retrieved passages and the file."""
+    from rag import Settings
+    from rag.answer import make_answerer
+    from rag.answer.sentences import windows
+
+    reader = make_answerer("neural", Settings(reader_windows=2), pipeline.store, pipeline.nlp, pipeline.embedder)
+    question = "How much national budget did Gwangju secure this year?"
+    hits = pipeline.search(question, k=5)
+    draft = reader.answer(question, hits)
+    assert draft.text == "62.6 billion KRW"
+    evidence = draft.evidence[0]
+    document = pipeline.store.documents[hits[evidence.hit].chunk.doc_id]
+    assert document.text[evidence.answer_start:evidence.answer_end] == draft.text
+    sentence = hits[evidence.hit].chunk.sentences[evidence.sentence]
+    assert sentence.start <= evidence.answer_start < evidence.answer_end <= sentence.end
+    ranked = reader.ranker.rank(question, ["national", "budget"], hits)
+    chosen = windows(ranked, hits, 2)
+    assert 1 <= len(chosen) <= 2 and all(w.first <= w.last for w in chosen)

@@ -23,3 +23,17 @@ def test_the_sentence_that_answers_ranks_above_the_rest(pipeline):
 def test_sentences_that_name_numbers_and_names_hold_more_facts():
     assert facts("Kang Ki-jung said 5,000 AI talents will be trained by 2030.") > facts("It was said to be good.")
     assert facts("") == 0.0
+
+
+def test_windows_take_a_neighbour_each_side_and_merge_when_they_touch(pipeline):
+    from rag.answer.sentences import Sentence, window_hits, windows
+
+    hits = pipeline.search("Gwangju AI budget", k=2)
+    size = len(hits[0].chunk.sentences)
+    assert size >= 4
+    ranked = [Sentence(0, 1, "d", 0, "", 9, False), Sentence(0, 2, "d", 0, "", 9, False),
+              Sentence(1, 0, "d", 0, "", 9, False)]
+    chosen = windows(ranked, hits, 3)
+    assert [(w.hit, w.first, w.last) for w in chosen] == [(0, 0, 3), (1, 0, 1)]
+    view = window_hits(hits, chosen)[0].chunk
+    assert view.sentence_texts() == hits[0].chunk.sentence_texts()[0:4] and view.start == hits[0].chunk.start
