@@ -134,7 +134,7 @@ class FixedReading(NeuralAnswerer):
     """The decision alone, on a reading given by the test instead of the model."""
 
     def __init__(self, reading: Reading):
-        self.reading, self.decision, self.first = reading, Decision(DECISION), 0
+        self.reading, self.decision, self.first, self.windows = reading, Decision(DECISION), 0, 0
 
     def _read(self, question, hits, *args, **kwargs):
         return self.reading

@@ -35,7 +35,8 @@ def build_store(settings: Settings, embedder: Embedder, progress: bool = True,
     hashes = corpus_hashes(settings.source_dir)  # before reading: a file edited meanwhile is found stale next time
     manifest = index_settings(settings, embedder) | {
         "corpus": hashes,
-        "source_dir": str(settings.source_dir.resolve()),  # remembered: later commands may name only the index
+        # Remembered, relative to the index folder (the two may move together): later commands may name the index only
+        "source_dir": os.path.relpath(settings.source_dir.resolve(), settings.index_dir.resolve()),
         "documents": len(documents),
         "chunks": len(chunks),
         "vector_index": vector_index.kind_of(index),
@@ -97,8 +98,8 @@ def remembered_source(settings: Settings, rebuild: bool) -> Settings:
     """An index remembers the corpus folder it was built from: a command that names only the index uses that
     folder, and one that names another folder is refused unless it rebuilds (which replaces the contents)."""
     recorded = recorded_source(settings.index_dir)
-    if recorded is None or recorded.resolve() == settings.source_dir.resolve():
-        return settings
+    if recorded is None or not recorded.is_dir() or recorded == settings.source_dir.resolve():
+        return settings  # an index from before it remembered, or whose folder is gone: the folder given is used
     if "source_dir" not in settings.model_fields_set:  # the default folder, not the user's choice
         return settings.model_copy(update={"source_dir": recorded})
     if rebuild:

@@ -138,13 +138,14 @@ def current_generation(index_dir: Path) -> str | None:
 
 
 def recorded_source(index_dir: Path) -> Path | None:
-    """The corpus folder the current index was built from, as its manifest records it; None without one."""
+    """The corpus folder the current index was built from (its manifest records it relative to the index folder);
+    None without one."""
     name = current_generation(index_dir)
     try:
         recorded = json.loads((index_dir / name / "manifest.json").read_text()).get("source_dir") if name else None
     except (OSError, ValueError, AttributeError):
         return None  # a damaged index: loading it says so, and a rebuild follows
-    return Path(recorded) if isinstance(recorded, str) else None
+    return (index_dir / recorded).resolve() if isinstance(recorded, str) else None
 
 
 @contextlib.contextmanager
