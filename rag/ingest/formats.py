@@ -49,6 +49,7 @@ class Format:
     media_type: str
     text: Callable[[bytes, Budget], str] | None = None  # None: a text file, decoded as it is
     meta: Callable[[bytes], dict[str, str | None]] | None = None  # published / url / byline the file carries
+    isolated: bool = True  # extracted in a child process with hard limits (rag/ingest/sandbox.py); False: in process
 
 
 def suffixes() -> tuple[str, ...]:
@@ -76,7 +77,7 @@ def converted_text(name: str, data: bytes) -> str:
     extract = FORMATS[suffix].text
     try:
         text = extract(data, Budget(name))
-    except RagError:
+    except (RagError, MemoryError):  # a limit, not a damaged file: the extracting child reports it as one
         raise
     except Exception as exc:  # a damaged or encrypted file: the libraries raise many kinds
         raise RagError(f"{name}: cannot read this {suffix[1:].upper()} file ({type(exc).__name__}: {exc})") from None

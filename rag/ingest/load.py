@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.ingest.clean import Block, clean, front_matter_end
 from rag.errors import RagError, TooLong
-from rag.ingest.formats import MAX_CHARS, MAX_FILE_BYTES, converted_meta, converted_text, is_converted, listed, suffixes
+from rag.ingest.formats import MAX_CHARS, MAX_FILE_BYTES, is_converted, listed, suffixes
 
 MAX_DOCUMENT_CHARS = MAX_CHARS  # a longer file is refused rather than tying up a worker for minutes
 
@@ -135,13 +135,22 @@ def sidecar_meta(path: Path) -> dict[str, str]:
 def file_meta(name: str, data: bytes) -> dict[str, str]:
     """published / url / byline that an HTML or DOCX file carries in its own fields (Markdown's front matter is
     read from the text)."""
-    return tidy_meta(converted_meta(name, data))
+    if not is_converted(Path(name).suffix):
+        return {}
+    from rag.ingest.sandbox import converted
+
+    try:
+        return tidy_meta(converted(name, data)[1])
+    except RagError:  # a file that cannot be read: reading its text says so
+        return {}
 
 
 def file_text(name: str, data: bytes) -> str:
     """The text of an article file, by its suffix: plain text decoded, HTML, PDF and DOCX extracted."""
     if is_converted(Path(name).suffix):
-        return converted_text(name, data)
+        from rag.ingest.sandbox import converted
+
+        return converted(name, data)[0]
     return decode_text(data, name)
 
 

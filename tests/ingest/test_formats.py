@@ -169,7 +169,8 @@ def test_a_format_added_to_the_table_is_read_from_the_folder_accepted_by_uploads
     def note_text(data: bytes, budget: formats.Budget) -> str:
         return budget.take(data.decode("utf-8").split("text:\n", 1)[1])
 
-    monkeypatch.setitem(formats.FORMATS, ".note", formats.Format("note", "text/x-note", note_text))
+    # isolated=False: extracted in this process (the extracting child imports formats.py, not this test's table)
+    monkeypatch.setitem(formats.FORMATS, ".note", formats.Format("note", "text/x-note", note_text, isolated=False))
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "port.note").write_bytes(f"kind: note\ntext:\n{TITLE}\n\n{BODY}\n".encode("utf-8"))
