@@ -124,7 +124,10 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds a client has to send a request's body once its headers are in.")
     max_connections: int = Field(1000, ge=1, description="Open connections rag serve accepts; more are closed.")
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
-    queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker; more get 503 + Retry-After.")
+    queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker, weighed by cost (a question "
+                             "reading 50 passages counts as ten); more get 503 + Retry-After.")
+    queue_wait: float = Field(10.0, gt=0, description="Seconds a request may wait for a worker before 503 + "
+                              "Retry-After.")
 
     @property
     def index_entities(self) -> bool:

@@ -61,7 +61,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     app = FastAPIOffline(title="rag-news", version="0.1.0", lifespan=lifespan,
                          description="Questions about the indexed news articles, answered with checked citations.")
     app.state.settings = settings
-    app.state.admission = Admission(settings.workers, settings.queue_limit)
+    app.state.admission = Admission(settings.workers, settings.queue_limit, settings.queue_wait)
     app.state.metrics = metrics = Metrics()
 
     # --- errors and middleware ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import format_sse_event
 
-from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current, json_body
+from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current, json_body, question_cost
 from rag.api.schemas import QUESTION_SCHEMA, AskRequest, AskResponse, Passage
 from rag.errors import RagError
 from rag.ingest.formats import listed, suffixes
@@ -42,7 +42,8 @@ def page_template() -> str:
 @router.post("/ask", response_model=AskResponse, responses=ERRORS, dependencies=[Depends(json_body)])
 async def ask(body: AskRequest, request: Request):
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form,
+                            client=request, cost=question_cost(request, body.k))
     return result.to_dict()
 
 
@@ -51,7 +52,8 @@ async def ask_stream(body: AskRequest, request: Request):
     """Events: `answer` (answer, form, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
     then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
     result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form)
+                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form,
+                            client=request, cost=question_cost(request, body.k))
     return EventStream(answer_events(result.to_dict()))
 
 
@@ -64,7 +66,8 @@ async def search(request: Request, q: str = Query(..., **QUESTION_SCHEMA),
         q = validate_question(q)
     except RagError as exc:
         raise HTTPProblem(422, f"q: {exc}") from None
-    hits = await admitted(request.app, current(request).search, q, k or request.app.state.settings.k, doc_ids=doc_ids)
+    hits = await admitted(request.app, current(request).search, q, k or request.app.state.settings.k, doc_ids=doc_ids,
+                          client=request, cost=question_cost(request, k))
     return [
         Passage(rank=i, score=h.score, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=h.chunk.title,
                 start=h.chunk.start, end=h.chunk.end, text=h.chunk.text)

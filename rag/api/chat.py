@@ -104,7 +104,7 @@ async def chat_completions(body: ChatRequest, request: Request):
                 result.confidence = "low"
         return question.text, result, usage(pipeline.settings.reader_model, [t for _, t in turns], spoken(result))
 
-    question, result, counted = await admitted(request.app, answer)
+    question, result, counted = await admitted(request.app, answer, client=request)
     if body.stream:
         include = body.stream_options is not None and body.stream_options.include_usage
         return EventStream(chunks(result, question, body.model, counted if include else None))

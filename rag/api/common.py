@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import StreamingResponse
 
-from rag.api.admission import Busy
+from rag.api.admission import Busy, Gone
 from rag.api.schemas import ErrorOut, OpenAIErrorOut
 from rag.errors import RagError
 
@@ -73,15 +73,25 @@ def current(request: Request):
     return request.app.state.pipeline
 
 
-async def admitted(app: FastAPI, function, *args, **kwargs):
-    """Model work on a worker thread, behind the queue; a full queue is a 503 at once."""
+async def admitted(app: FastAPI, function, *args, client: Request | None = None, cost: int = 1, **kwargs):
+    """Model work on a worker thread, behind the queue; a full queue, or a wait over RAG_QUEUE_WAIT, is a 503.
+    With `client`, work whose client disconnected while it waited is dropped; `cost` weighs it in the queue."""
     admission, metrics = app.state.admission, app.state.metrics
     try:
-        return await admission.run(function, *args, **kwargs)
+        return await admission.run(function, *args, cost=cost, gone=client.is_disconnected if client else None,
+                                   **kwargs)
     except Busy:
         metrics.rejected.inc()
-        raise HTTPProblem(503, f"server busy: {admission.pending} requests in progress or queued; retry shortly",
-                          {"Retry-After": str(RETRY_AFTER_S)}) from None
+        raise HTTPProblem(503, f"server busy: {admission.pending} requests' worth of work in progress or queued; "
+                               "retry shortly", {"Retry-After": str(RETRY_AFTER_S)}) from None
+    except Gone:
+        raise HTTPProblem(499, "the client closed the connection before its turn") from None
+
+
+def question_cost(request: Request, k: int | None) -> int:
+    """A question's weight in the queue: how many times the server's k passages it reads (at least 1)."""
+    default = request.app.state.settings.k
+    return max(1, -(-(k or default) // default))
 
 
 def may_write(request: Request,

@@ -50,3 +50,70 @@ def test_a_failing_call_frees_its_slot():
         return await admission.run(lambda: "free again")
 
     assert anyio.run(main) == "free again"
+
+
+def test_a_queued_request_whose_client_left_is_dropped_not_run():
+    """34 asks with k=50 whose connections closed at once made the next ask wait 117 s."""
+    from rag.api.admission import Gone
+
+    release, ran = threading.Event(), []
+
+    async def main():
+        admission = Admission(workers=1, queue_limit=10)
+
+        async def left():
+            return True
+
+        async def dropped():
+            with pytest.raises(Gone):
+                await admission.run(ran.append, "should not run", gone=left)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(admission.run, release.wait, 10)
+            await anyio.sleep(0.1)
+            group.start_soon(dropped)
+            await anyio.sleep(0.1)
+            release.set()
+        return admission.pending
+
+    assert anyio.run(main) == 0 and ran == []
+
+
+def test_a_request_waits_at_most_max_wait_then_is_busy():
+    release = threading.Event()
+
+    async def main():
+        admission = Admission(workers=1, queue_limit=10, max_wait=0.2)
+        async with anyio.create_task_group() as group:
+            group.start_soon(admission.run, release.wait, 10)
+            await anyio.sleep(0.05)
+            with pytest.raises(Busy):
+                await admission.run(lambda: "late")
+            release.set()
+        return admission.pending
+
+    assert anyio.run(main) == 0
+
+
+def test_costly_requests_fill_the_queue_by_their_weight():
+    release = threading.Event()
+
+    async def main():
+        admission = Admission(workers=1, queue_limit=9)
+        refused = 0
+
+        async def one(cost):
+            nonlocal refused
+            try:
+                await admission.run(release.wait, 10, cost=cost)
+            except Busy:
+                refused += 1
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(one, 4)  # 10 slots: two of cost 4 fit, the third and fourth do not
+            await anyio.sleep(0.2)
+            release.set()
+        return refused
+
+    assert anyio.run(main) == 2
