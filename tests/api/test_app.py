@@ -237,3 +237,28 @@ def test_json_routes_refuse_another_content_type_with_415_and_answer_open_questi
         assert short["form"] == "span"
         streamed = client.post("/ask/stream", json={"question": "Summarize the article about Gyeonggi Province."})
         assert '"form": "sentences"' in streamed.text
+
+
+def test_health_answers_503_in_seconds_when_the_store_hangs(pipeline, monkeypatch):
+    """A stopped (not dead) database once left /health without a reply for 25 s and more."""
+    import time
+
+    from rag.api import operations
+
+    monkeypatch.setattr(operations, "HEALTH_TIMEOUT_S", 0.3)
+    hung = threading.Event()
+
+    class Hung:
+        documents = {}
+
+        def chunk_counts(self):
+            hung.wait(5)
+            return {}
+
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        monkeypatch.setattr(type(pipeline), "store", property(lambda self: Hung()))
+        started = time.monotonic()
+        answer = client.get("/health")
+        hung.set()
+    assert answer.status_code == 503 and "did not answer" in answer.json()["error"]
+    assert answer.headers["retry-after"] and time.monotonic() - started < 3
