@@ -18,6 +18,10 @@ from rag.language.text import trim_span
 PARSE_CHARS = 10_000
 # WordPiece reads a longer "word" as one [UNK]: 10,000 characters would count as one token and fill a chunk.
 MAX_WORD_CHARS = 100
+# Characters the tokenizer drops (combining marks, zero-width spaces, variation selectors, soft hyphens) count for
+# nothing in wordpieces: a chunk counts at least one token per CHARS_PER_TOKEN characters, so 10,000 of them are no
+# longer one giant chunk. English runs 4-6 characters a wordpiece: this floor never binds on real text.
+CHARS_PER_TOKEN = 16
 
 def is_content(token) -> bool:
     """Content words carry meaning; spaCy lists number words ("eight") as stop words, but they answer questions."""
@@ -143,6 +147,8 @@ def chunk_document(
 ) -> list[Chunk]:
     """`entities=False` skips spaCy's entity recognizer, almost half of its time: only the `rules` answerer
     reads entities, and it finds them itself (`passage_entities`) in passages indexed without them."""
+    wordpieces = count_tokens
+    count_tokens = lambda span: max(wordpieces(span), len(span) // CHARS_PER_TOKEN)  # noqa: E731
     text = document.text
     blocks = [b for b in document.blocks if b.kind in ("subtitle", "body")]
     sentences: list[Sentence] = []

@@ -9,6 +9,7 @@ import os
 import random
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -47,6 +48,12 @@ KOpt = Annotated[Optional[int], typer.Option("--k", help="Passages to retrieve, 
 DocIdsOpt = Annotated[Optional[str], typer.Option("--doc-ids", help="Comma-separated document ids: search only these.")]
 RetrievalOpt = Annotated[Optional[str], typer.Option("--retrieval", help="dense | hybrid [env RAG_RETRIEVAL].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Text from articles printed to a terminal without its control characters: a title holding an escape
+    sequence could otherwise recolour, retitle or rewrite the user's terminal."""
+    typer.echo("".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf")), err=err)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -169,18 +176,18 @@ def ask(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     shown = result.answer + (f"  ({UNSURE})" if result.confidence == "low" else "")
-    typer.echo(textwrap.fill(shown, width=100) if result.form == "sentences" else shown)
+    echo(textwrap.fill(shown, width=100) if result.form == "sentences" else shown)
     if result.abstained and result.reason:
-        typer.echo(f"why: {result.reason}")
+        echo(f"why: {result.reason}")
     sources = result.citations or result.passages
     if sources:
-        typer.echo("\nSources:" if result.citations else "\nClosest passages:")
+        echo("\nSources:" if result.citations else "\nClosest passages:")
     for c in sources:
         about = ", ".join(x for x in (c.published, f"by {c.byline}" if c.byline else None, c.url) if x)
-        typer.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{', ' + about if about else ''})")
-        typer.echo(textwrap.fill(f'"{c.quote}"', width=100, initial_indent="      ", subsequent_indent="      "))
+        echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{', ' + about if about else ''})")
+        echo(textwrap.fill(f'"{c.quote}"', width=100, initial_indent="      ", subsequent_indent="      "))
     for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
 
 
 @app.command()
@@ -213,8 +220,8 @@ def search(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['rank']}. score {row['score']:.2f}  {row['title']} ({row['chunk_id']})")
-        typer.echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
+        echo(f"{row['rank']}. score {row['score']:.2f}  {row['title']} ({row['chunk_id']})")
+        echo(textwrap.fill(row["text"], width=100, initial_indent="     ", subsequent_indent="     "))
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -110,3 +110,15 @@ def test_a_word_of_10000_letters_is_cut_though_it_counts_as_one_wordpiece(nlp, e
     chunks = chunk_document(document, nlp, embedder.count_tokens, 128, 1)
     assert len(chunks) > 1 and max(len(c.text) for c in chunks) <= 2_000
     assert word in "".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
+
+
+def test_characters_the_tokenizer_drops_still_fill_chunks(nlp, embedder):
+    """10,000 combining marks or zero-width spaces once made one chunk of 10,084 characters."""
+    from rag.chunk import CHARS_PER_TOKEN
+    from rag.ingest.load import document_from_text
+
+    for invisible in ("\u0301", "\u200b", "\ufe0f", "\u00ad"):
+        text = "Marks\n\nThe city opened a library" + invisible * 10_000 + " on Monday. It was busy.\n"
+        chunks = chunk_document(document_from_text("marks", text), nlp, embedder.count_tokens, 128, 1)
+        assert len(chunks) > 1
+        assert all(len(c.text) <= 1.5 * 128 * CHARS_PER_TOKEN for c in chunks), max(len(c.text) for c in chunks)

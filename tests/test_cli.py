@@ -213,3 +213,10 @@ def test_a_bad_setting_names_its_variable_or_file(tmp_path):
 def test_since_after_until_is_an_error_before_anything_loads(tmp_path):
     done = rag("ask", "Who?", "--since", "2025-06-01", "--until", "2024-01-01", tmp_path=tmp_path)
     assert done.returncode == 2 and "later than until" in done.stderr
+
+
+def test_article_text_reaches_the_terminal_without_control_characters(capsys):
+    from rag.cli import echo
+
+    echo("Title \x1b]0;pwned\x07\x1b[31mred\u200b\n  next")
+    assert capsys.readouterr().out == "Title ]0;pwned[31mred\n  next\n"
