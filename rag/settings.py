@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         None, description="Folder of a trained neural reader (model.onnx, tokenizer.json, reader.json); "
         "default: the one shipped in the package."
     )
+    reader_unverified: bool = Field(
+        False, description="Load a local reader folder whose reader.json records no checksums (its files are then "
+        "not checked); a folder with checksums is always checked.")
     reader_threads: int = Field(
         2, ge=1, le=64, description="ONNX Runtime threads per neural-reader call (2: a question's windows read "
         "in about half the time on 2 cores, with little loss of throughput under load)."

@@ -43,7 +43,8 @@ def _neural(settings, store, nlp, embedder) -> Answerer:
 
     from rag.answer.sentences import READER, SentenceRanker
 
-    model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads)
+    model = load_span_model(Path(settings.reader_model or PACKAGED_READER), settings.reader_threads,
+                            settings.reader_unverified)
     coverage = PassageCoverage(store.term_weights(), nlp)
     return NeuralAnswerer(model, coverage, nlp, settings.reader_first, SentenceRanker(embedder, coverage, READER),
                           settings.reader_windows)

@@ -1,7 +1,9 @@
 """The trained span model at question time: tokenizers + ONNX Runtime + numpy, never torch.
 
 A model folder holds `model.onnx` (start/end logits), `tokenizer.json` and `reader.json` (window size,
-stride, longest answer, the no-answer margin calibrated on dev data, and the other two files' sha256).
+stride, longest answer, the no-answer margin calibrated on dev data, the decision, and the sha256 of the other two
+files and of its own settings). Every file is checked when the folder is opened; a folder without checksums is
+refused unless RAG_READER_UNVERIFIED says it is a local model to load as it is.
 Every file is checked when the folder is opened, and a problem names the file and the command that
 rebuilds it.
 """
@@ -34,13 +36,13 @@ class Span:
 
 
 @lru_cache(maxsize=4)
-def load_span_model(folder: Path, threads: int = 1) -> SpanModel:
+def load_span_model(folder: Path, threads: int = 1, unverified: bool = False) -> SpanModel:
     """One session per model folder: every index snapshot's reader shares it (it never depends on the index)."""
-    return SpanModel(folder, threads)
+    return SpanModel(folder, threads, unverified)
 
 
 class SpanModel:
-    def __init__(self, folder: Path, threads: int = 1):
+    def __init__(self, folder: Path, threads: int = 1, unverified: bool = False):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -58,8 +60,17 @@ class SpanModel:
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"reader model file {folder / 'reader.json'} is unreadable ({exc}); "
                                  f"rebuild it with: {rebuild}") from None
-        for name, digest in self.config.get("sha256", {}).items():  # folders from before it carry none
-            if file_digest(folder / name) != digest:
+        digests = self.config.get("sha256")
+        if not isinstance(digests, dict) or set(digests) != set(FILES):
+            if not unverified:
+                raise ModelFileError(f"reader folder {folder} records no checksum of its files (model.onnx, "
+                                     "tokenizer.json and reader.json's own settings), so a changed or foreign file "
+                                     "cannot be told apart: rebuild it with rag train-reader, or set "
+                                     "RAG_READER_UNVERIFIED=true to load a local folder as it is")
+            digests = {}
+        for name, digest in digests.items():
+            actual = config_digest(self.config) if name == "reader.json" else file_digest(folder / name)
+            if actual != digest:
                 raise ModelFileError(f"reader model file {folder / name} is damaged or was changed (its sha256 "
                                      f"is not the one reader.json records); rebuild it with: {rebuild}")
         try:
@@ -157,6 +168,20 @@ class SpanModel:
         if len(encoding.ids) <= QUESTION_TOKENS:
             return question
         return question[encoding.offsets[-QUESTION_TOKENS][0]:]
+
+
+def config_digest(config: dict) -> str:
+    """reader.json's own checksum: its settings (the decision's weights and bars included), without the checksums."""
+    settings = {key: value for key, value in config.items() if key != "sha256"}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def write_config(folder: Path, config: dict) -> None:
+    """reader.json with the checksums of every file of the folder, its own settings included: what SpanModel checks."""
+    config = dict(config)
+    config["sha256"] = {"model.onnx": file_digest(folder / "model.onnx"),
+                        "tokenizer.json": file_digest(folder / "tokenizer.json"), "reader.json": config_digest(config)}
+    (folder / "reader.json").write_text(json.dumps(config, indent=2))
 
 
 def file_digest(path: Path) -> str:

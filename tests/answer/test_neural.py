@@ -95,15 +95,34 @@ def without_digests(folder):
     (lambda f: (without_digests(f), (f / "model.onnx").write_bytes(b"\x00" * 100)), "model.onnx cannot be loaded"),
     (lambda f: (f / "reader.json").write_text("{"), "reader.json is unreadable"),
     (lambda f: (f / "reader.json").write_text(json.dumps(json.loads((f / "reader.json").read_text())
-                                                         | {"vocab_size": 5})), "expects 5"),
+                                                         | {"vocab_size": 5})), "reader.json is damaged or was changed"),
+    (lambda f: (without_digests(f), (f / "reader.json").write_text(json.dumps(json.loads((f / "reader.json").read_text())
+                                                                             | {"vocab_size": 5}))), "expects 5"),
     (lambda f: (f / "tokenizer.json").write_text("[]"), "tokenizer.json is damaged or was changed"),
     (lambda f: (without_digests(f), (f / "tokenizer.json").write_text("[]")), "tokenizer.json is unreadable"),
 ])
 def test_a_damaged_model_folder_is_one_error_naming_the_file_and_the_fix(damaged, damage, message):
     damage(damaged)
     with pytest.raises(ModelFileError, match=message) as caught:
-        SpanModel(damaged)
+        SpanModel(damaged, unverified=True)  # a folder without checksums as well: its files fail on their own
     assert "rag train-reader" in str(caught.value)
+
+
+def test_a_folder_without_checksums_is_refused_unless_the_user_says_it_is_local(damaged):
+    """With the "sha256" key deleted from reader.json another ONNX file loaded, then failed at the first question."""
+    without_digests(damaged)
+    with pytest.raises(ModelFileError, match="RAG_READER_UNVERIFIED"):
+        SpanModel(damaged)
+    assert SpanModel(damaged, unverified=True).threshold
+
+
+def test_the_decision_in_reader_json_is_checked_too(damaged):
+    """low/high set to 0 once answered "What is the population of Mars?" with "810,000"."""
+    config = json.loads((damaged / "reader.json").read_text())
+    config["decision"] |= {"low": 0.0, "high": 0.0}
+    (damaged / "reader.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="reader.json is damaged or was changed"):
+        SpanModel(damaged, unverified=True)
 
 
 def test_the_cli_reports_a_missing_model_in_one_line(damaged, tmp_path):
@@ -181,9 +200,11 @@ def test_answers_carry_their_confidence_through_the_pipeline(pipeline):
 
 
 def test_a_reader_calibrated_before_the_scorer_keeps_its_old_rule_and_says_how_to_recalibrate(damaged, tmp_path):
+    from rag.answer.spans import write_config
+
     config = json.loads((damaged / "reader.json").read_text())
     config.pop("decision")
-    (damaged / "reader.json").write_text(json.dumps(config))
+    write_config(damaged, config)  # as rag train-reader leaves a folder: checksummed, not yet calibrated
     done = rag("ask", "How much national budget did Gwangju secure this year?", tmp_path=tmp_path,
                env={"RAG_READER_MODEL": str(damaged)})
     assert done.returncode == 0 and "Traceback" not in done.stderr

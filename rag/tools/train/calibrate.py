@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from rag.answer.spans import write_config
 from rag.errors import RagError
 from rag.tools.evaluation.dataset import Example, load_dataset
 from rag.settings import Settings
@@ -117,8 +118,7 @@ def calibrate(settings: Settings, model: Path, dev: Asked, min_abstention: float
     mentioned = features[answerable, 3]
     decision |= {"low": low, "high": high, "fit_weight": fit_weight,
                  "not_mentioned": round(float(np.percentile(mentioned, 5)), 4) if mentioned.size else 0.0}
-    config = json.loads((model / "reader.json").read_text())
-    (model / "reader.json").write_text(json.dumps(config | {"decision": decision}, indent=2))
+    write_config(model, json.loads((model / "reader.json").read_text()) | {"decision": decision})
     result = {"command": " ".join(["rag", *sys.argv[1:]]), "questions": len(dev.examples), "k": settings.k,
               "min_abstention": min_abstention, "sure": sure, "decision": decision,
               "dev_scores": _summary(scores, f1, answerable, low, high)}

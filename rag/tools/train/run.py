@@ -19,7 +19,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from rag.answer.spans import file_digest
+from rag.answer.spans import write_config
 from rag.errors import RagError
 from rag.tools.evaluation.qa_lines import Loaded, read_examples
 from rag.tools.train.data import NegativeSource, with_negatives, within_length
@@ -207,9 +207,8 @@ def export(model, tokenizer, out: Path, recipe: Recipe) -> None:
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     config = {"max_tokens": 384, "stride": 128, "max_answer_tokens": recipe.max_answer_tokens,
               "null_threshold": 0.0, "vocab_size": tokenizer.backend_tokenizer.get_vocab_size(),
-              "base": reader_base.encoder_of(Path(recipe.base)) if reader_base.is_reader(recipe.base) else recipe.base,
-              "sha256": {name: file_digest(out / name) for name in ("model.onnx", "tokenizer.json")}}
-    (out / "reader.json").write_text(json.dumps(config, indent=2))
+              "base": reader_base.encoder_of(Path(recipe.base)) if reader_base.is_reader(recipe.base) else recipe.base}
+    write_config(out, config)
     log(f"exported the reader to {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB, int8)")
 
 
@@ -230,8 +229,7 @@ def score_and_calibrate(folder: Path, dev: Path, limit: int = 0, threads: int = 
         rows.append((text, span.margin if span else float("-inf"), example.answers))
     per_question_ms = (time.perf_counter() - started) * 1000 / len(rows)
     threshold = best_threshold(rows)
-    config = json.loads((folder / "reader.json").read_text()) | {"null_threshold": round(threshold, 4)}
-    (folder / "reader.json").write_text(json.dumps(config, indent=2))
+    write_config(folder, json.loads((folder / "reader.json").read_text()) | {"null_threshold": round(threshold, 4)})
     return squad2_summary(rows, threshold) | {"null_threshold": round(threshold, 4), "examples": len(rows),
                                               "ms_per_question": round(per_question_ms, 1)}
 
