@@ -1,4 +1,5 @@
-"""Write-then-rename and remove-after-success: readers see the old file or the new one, never half of one.
+"""Write-then-rename and remove-after-success: readers see the old file or the new one, never half of one; and the
+checksum that tells a file written so from one changed since.
 
 The temporary sibling is removed on any failure (a full disk included), so a failed write leaves
 nothing behind; after the rename the folder is fsynced too, so the new name survives a power cut.
@@ -105,3 +106,11 @@ def fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks (an index's vectors may run to gigabytes)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

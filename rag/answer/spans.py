@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.atomic import file_digest
 from rag.errors import ModelFileError
 
 FILES = ("model.onnx", "tokenizer.json", "reader.json")
@@ -182,11 +183,6 @@ def write_config(folder: Path, config: dict) -> None:
     config["sha256"] = {"model.onnx": file_digest(folder / "model.onnx"),
                         "tokenizer.json": file_digest(folder / "tokenizer.json"), "reader.json": config_digest(config)}
     (folder / "reader.json").write_text(json.dumps(config, indent=2))
-
-
-def file_digest(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _top(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import faiss
 
-from rag.atomic import fsync, write_bytes
+from rag.atomic import file_digest, fsync, write_bytes
 from rag.ingest.clean import Block
 from rag.contracts import Chunk
 from rag.errors import IndexCorrupt, IndexMissing, RagError
@@ -47,6 +47,8 @@ def save_locked(store: Store, index_dir: Path) -> Path:
         _write_jsonl(staging / "stems.jsonl", store.chunk_stems())
         manifest = dict(store.manifest, created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         manifest["files"] = {name: (staging / name).stat().st_size for name in FILES[1:]}
+        # Checked at load: a file overwritten in place at its own size (floats in vectors.faiss) is found
+        manifest["sha256"] = {name: file_digest(staging / name) for name in FILES[1:]}
         (staging / "manifest.json").write_bytes(json.dumps(manifest, indent=2).encode())
         for name in FILES:
             fsync(staging / name)
@@ -82,6 +84,9 @@ def load(index_dir: Path) -> Store:
             actual = (generation / name).stat().st_size
             if actual != size:
                 raise IndexCorrupt(f"{generation / name} is {actual} bytes, expected {size}")
+        for name, digest in manifest.get("sha256", {}).items():  # indexes saved before 2026-12-08 record none
+            if file_digest(generation / name) != digest:
+                raise IndexCorrupt(f"{generation / name} was changed (its sha256 is not the one the manifest records)")
         vectors = vector_index.prepared(faiss.read_index(str(generation / "vectors.faiss")))
         chunks = [Chunk.from_dict(row) for row in _read_jsonl(generation / "chunks.jsonl")]
         documents = {
