@@ -6,6 +6,7 @@ at any point leaves the previous generation loadable; a damaged one is detected 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import re
@@ -41,7 +42,7 @@ def save_locked(store: Store, index_dir: Path) -> Path:
     staging = index_dir / f".tmp-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
-        faiss.write_index(store.vectors, str(staging / "vectors.faiss"))
+        write_vectors(store.vectors, staging / "vectors.faiss")
         _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in store.chunks))
         _write_jsonl(staging / "documents.jsonl", (_document_to_dict(d) for d in store.documents.values()))
         _write_jsonl(staging / "stems.jsonl", store.chunk_stems())
@@ -63,6 +64,17 @@ def save_locked(store: Store, index_dir: Path) -> Path:
     _remove_old_generations(index_dir, keep=generation.name)
     return generation
 
+
+
+def write_vectors(vectors, path: Path) -> None:
+    """faiss reports a failed write (a full disk) as a RuntimeError naming its C++ source line: an OSError with
+    the system's reason instead, which the CLI prints in one line and the service answers with 507."""
+    try:
+        faiss.write_index(vectors, str(path))
+    except RuntimeError as exc:
+        full = "No space left" in str(exc) or "Disk quota" in str(exc)
+        raise OSError(errno.ENOSPC if full else errno.EIO, "No space left on device" if full else
+                      f"cannot write the vector index ({str(exc).splitlines()[-1][:200]})", str(path)) from None
 
 
 def load(index_dir: Path) -> Store:
