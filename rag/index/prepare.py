@@ -16,7 +16,8 @@ from rag.ingest.load import Document
 from rag.settings import Settings
 
 EMBED_BATCH = 16  # chunks handed to the embedder at a time while the next ones are being chunked
-CLEANER_VERSION = 8  # bump when cleaning or annotation changes what gets indexed (8: front matter, PDF paragraphs)
+CLEANER_VERSION = 9  # bump when cleaning or annotation changes what gets indexed (8: front matter, PDF paragraphs;
+# 9: table rows as sentences with their headers, a character floor on chunk sizes)
 
 
 def log_to_stderr(message: str) -> None:

@@ -117,7 +117,8 @@ def html_text(data: bytes, budget: Budget) -> str:
     """The article's main text (trafilatura drops menus, footers and ads), under its title."""
     import trafilatura
 
-    body = trafilatura.extract(data, include_comments=False, include_tables=True, favor_precision=True) or ""
+    body = rows_as_sentences(trafilatura.extract(data, include_comments=False, include_tables=True,
+                                                 favor_precision=True) or "")
     metadata = trafilatura.extract_metadata(data)
     title = (metadata.title or "").strip() if metadata else ""
     return budget.take(f"{title}\n\n{body.strip()}\n" if title and body.strip() else body)
@@ -157,6 +158,7 @@ def paragraphs(page: str) -> str:
 
 def docx_text(data: bytes, budget: Budget) -> str:
     from docx import Document
+    from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -164,16 +166,49 @@ def docx_text(data: bytes, budget: Budget) -> str:
     if inflated > MAX_INFLATED_BYTES:
         raise TooLong(f"{budget.name}: unzips to {inflated:,} bytes; the most is {MAX_INFLATED_BYTES:,}")
     document = Document(io.BytesIO(data))
-    paragraphs = []
-    # Every paragraph in reading order, those in table cells too (a table's figures are often the answer).
-    for count, element in enumerate(document.element.body.iter(f"{{{WORD}}}p"), start=1):
-        if count > MAX_PARAGRAPHS:
-            raise TooLong(f"{budget.name}: over {MAX_PARAGRAPHS:,} paragraphs; split it into several")
-        text = budget.take(Paragraph(element, document).text.strip())
-        if text:
-            paragraphs.append(text)
-    return "\n\n".join(paragraphs) + "\n"
+    if sum(1 for _ in document.element.body.iter(f"{{{WORD}}}p")) > MAX_PARAGRAPHS:
+        raise TooLong(f"{budget.name}: over {MAX_PARAGRAPHS:,} paragraphs; split it into several")
+    blocks = []
+    # Paragraphs and tables in reading order (a table's figures are often the answer); each table row is one
+    # sentence that carries its column headers, so a row's figure is never read beside another row's label.
+    for element in document.element.body.iterchildren():
+        if element.tag == f"{{{WORD}}}p":
+            blocks.append(budget.take(Paragraph(element, document).text.strip()))
+        elif element.tag == f"{{{WORD}}}tbl":
+            rows = [[cell.text.strip() for cell in row.cells] for row in Table(element, document).rows]
+            blocks += [budget.take(line) for line in table_sentences(rows)]
+    return "\n\n".join(block for block in blocks if block) + "\n"
 
+
+def rows_as_sentences(text: str) -> str:
+    """trafilatura writes a table as Markdown rows ("| 2023 | 91,000 |"): each run of them becomes table_sentences."""
+    lines, table, out = text.splitlines(), [], []
+    for line in lines + [""]:
+        if line.strip().startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not all(set(cell) <= set("-: ") for cell in cells):  # the |---| line under the header
+                table.append(cells)
+            continue
+        if table:
+            out += table_sentences(table)
+            table = []
+        out.append(line)
+    return "\n".join(out[:-1])
+
+
+def table_sentences(rows: list[list[str]]) -> list[str]:
+    """A table as one sentence per row, each cell beside its column header: "Year 2023: Attendance 91,000;
+    Budget 3.1bn." A table of one row, or whose first row is not a header, gives its rows' cells as they are."""
+    rows = [[" ".join(cell.split()) for cell in row] for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        return [". ".join(cell for cell in row if cell) + "." for row in rows]
+    header, sentences = rows[0], []
+    for row in rows[1:]:
+        pairs = [f"{label} {cell}".strip() for label, cell in zip(header, row) if cell]
+        if pairs:
+            first, rest = pairs[0], pairs[1:]
+            sentences.append(f"{first}: {'; '.join(rest)}." if rest else f"{first}.")
+    return sentences
 
 
 FORMATS: dict[str, Format] = {

@@ -127,6 +127,33 @@ def test_docx_tables_are_extracted_in_reading_order():
 
     text = converted_text("budget.docx", built_docx(build))
     assert text.index("published") < text.index("62.6 billion KRW") < text.index("approved")
+    assert "year 2025: budget 62.6 billion KRW." in text  # the row with its headers, one sentence
+
+
+def test_a_table_row_stays_with_its_header_so_its_figure_answers(tmp_path):
+    """A DOCX table read cell by cell answered "How many people attended in 2023?" with 98,500 (the 2024 row)."""
+    from rag.ingest.formats import table_sentences
+
+    def build(document):
+        document.add_paragraph("Gwangju AI Expo attendance")
+        document.add_paragraph("The expo has grown every year since it began.")
+        table = document.add_table(rows=3, cols=2)
+        for row, cells in enumerate([("Year", "Attendance"), ("2023", "91,000"), ("2024", "98,500")]):
+            for column, text in enumerate(cells):
+                table.cell(row, column).text = text
+
+    (tmp_path / "expo.docx").write_bytes(built_docx(build))
+    text = read_document(tmp_path / "expo.docx").text
+    assert "Year 2023: Attendance 91,000." in text and "Year 2024: Attendance 98,500." in text
+    assert table_sentences([["Name", "Role", "City"], ["Kang", "", "Gwangju"]]) == ["Name Kang: City Gwangju."]
+    html = ("<html><head><title>Expo</title></head><body><article><h1>Expo attendance</h1><p>The expo has grown every "
+            "year since it began in Gwangju.</p><table><tr><th>Year</th><th>Attendance</th></tr><tr><td>2023</td>"
+            "<td>91,000</td></tr><tr><td>2024</td><td>98,500</td></tr></table><p>Officials expect more next year.</p>"
+            "</article></body></html>")
+    (tmp_path / "expo.html").write_text(html)
+    text = read_document(tmp_path / "expo.html").text
+    assert "Year 2023: Attendance 91,000." in text and "|" not in text
+    assert table_sentences([["only", "row"]]) == ["only. row."]
 
 
 def test_a_docx_that_inflates_into_empty_paragraphs_is_refused_while_extracting():
