@@ -45,7 +45,8 @@ class FolderIndex:
     def put(self, document: Document, chunks: list[Chunk], vectors: np.ndarray,
             original: tuple[str, bytes] | None = None, given: Mapping[str, str] | None = None) -> None:
         """Add or replace one document: its file (an uploaded .pdf, .docx or .html kept as it came; text as
-        .txt, or the name an earlier text file had), its sidecar when metadata was given, then a generation."""
+        .txt, or the name an earlier text file had), its sidecar holding the metadata given (none given: no
+        sidecar, so the file's own metadata counts again), then a generation."""
         doc_id = document.doc_id
         suffix = os.path.splitext(original[0])[1].lower() if original else ""
         kept = original is not None and is_converted(suffix)
@@ -75,9 +76,11 @@ class FolderIndex:
             try:
                 if sidecar_bytes is not None:
                     write_bytes(sidecar, sidecar_bytes)
-                document.meta |= sidecar_meta(path)  # what a rebuild will find: a sidecar already there counts too
+                else:  # a new upload without fields: the file's own metadata again, not an earlier upload's
+                    sidecar.unlink(missing_ok=True)
+                document.meta |= sidecar_meta(path)  # what a rebuild will find
                 updated = store.with_document(document, chunks, vectors)
-                kept_sidecar = sidecar_bytes if sidecar_bytes is not None else previous[sidecar]
+                kept_sidecar = sidecar_bytes
                 corpus = store.manifest["corpus"] | {name: article_digest(payload, kept_sidecar)}
                 if replaced is not None:
                     corpus.pop(replaced.name, None)

@@ -54,3 +54,15 @@ def test_a_failed_save_puts_back_the_file_and_the_sidecar_it_replaced(writable, 
     assert writable.store.documents["port"].meta == META  # the served index is the one before the write
     monkeypatch.undo()
     assert not writable.sync()
+
+
+def test_a_re_upload_without_fields_takes_the_files_own_metadata_again(writable):
+    """An earlier upload's published date outlived the next upload, which gave none."""
+    corpus = writable.settings.source_dir
+    writable.add_document("port", ARTICLE, meta=META)
+    assert writable.store.documents["port"].meta == META
+    writable.add_document("port", f"---\nauthor: Seo Harin\n---\n{ARTICLE}")
+    assert not (corpus / "port.txt.meta.json").exists()
+    assert writable.store.documents["port"].meta == {"byline": "Seo Harin"} and not writable.sync()
+    writable.add_document("port", ARTICLE, meta={"byline": "Lee"})
+    assert writable.store.documents["port"].meta == {"byline": "Lee"}  # no published kept from the first upload
