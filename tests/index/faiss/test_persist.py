@@ -116,6 +116,7 @@ def test_bm25_stems_are_saved_with_the_generation_and_only_new_chunks_are_stemme
     assert {h.chunk.id for h in again.lexical(question, 5)} == {h.chunk.id for h in before}
 
 
+@pytest.mark.slow
 def test_an_index_remembers_its_folder_and_refuses_another_without_a_rebuild(tmp_path, monkeypatch):
     """`rag index --source my-corpus --index my-index`, then `rag ask --index my-index` once re-synced that index
     to seeds/ and answered "I don't know"."""
@@ -149,6 +150,7 @@ def test_an_index_remembers_its_folder_and_refuses_another_without_a_rebuild(tmp
     assert asked.returncode == 0 and "Ma Yanming" in asked.stdout and "added or changed" not in asked.stderr
 
 
+@pytest.mark.slow
 def test_a_file_changed_at_its_own_size_is_found_at_load(tmp_path):
     """Floats overwritten in vectors.faiss (same size) once loaded silently, top score -71,598,600."""
     from tests.conftest import SEEDS
