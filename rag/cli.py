@@ -304,6 +304,9 @@ def stress(
     \b
     Example: rag stress --clients 8 --seconds 20
     """
+    from rag.registry import require
+
+    require("rag stress", ("httpx",), extra="tools")
     from rag.tools.bench.stress import stress_test, write_summary
 
     settings = settings_from(source_dir=source, index_dir=index_dir)
@@ -345,6 +348,9 @@ def bench(
     \b
     Example: rag bench --quick --out bench
     """
+    from rag.registry import require
+
+    require("rag bench", ("httpx",), extra="tools")
     from rag.tools.bench.report import write_bench
     from rag.tools.bench.run import SECTIONS, BenchConfig, run_bench
 

@@ -141,16 +141,18 @@ class ServerGenerator:
         self.url, self.model, self.timeout = url.rstrip("/"), model, timeout
 
     def __call__(self, prompt: str, tokens: int) -> str:
-        import httpx
+        import json
+        import urllib.error
+        import urllib.request
 
+        body = json.dumps({"model": self.model, "prompt": prompt, "max_tokens": tokens, "temperature": 0,
+                           "stop": ["\nQuestion:"]}).encode()
+        request = urllib.request.Request(f"{self.url}/v1/completions", body, {"Content-Type": "application/json"})
         try:
-            response = httpx.post(f"{self.url}/v1/completions", timeout=self.timeout,
-                                  json={"model": self.model, "prompt": prompt, "max_tokens": tokens,
-                                        "temperature": 0, "stop": ["\nQuestion:"]})
-            response.raise_for_status()
-            return response.json()["choices"][0]["text"]
-        except httpx.HTTPError as exc:
-            raise GeneratorUnavailable(f"the generator server at {self.url} did not answer "
-                                       f"({type(exc).__name__})") from None
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())["choices"][0]["text"]
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise GeneratorUnavailable(f"the generator server at {self.url} did not answer ({reason})") from None
         except (KeyError, IndexError, TypeError, ValueError):
             raise GeneratorUnavailable(f"the generator server at {self.url} sent no completion") from None

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rag.answer import ANSWERERS
+from rag.contracts import Citation
 from rag.errors import RagError
 from rag.ingest.load import META_LIMITS
 from rag.inputs import MAX_QUESTION_CHARS, QUESTION_PATTERN, validate_period, validate_question
@@ -56,22 +57,6 @@ class AskRequest(BaseModel):
         return self
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str
-    chunk_id: str
-    start: int
-    end: int
-    quote: str
-    score: float
-    answer_start: int | None = None
-    answer_end: int | None = None
-    published: str | None = Field(None, description="The article's date (YYYY-MM-DD), when its file gives one.")
-    url: str | None = Field(None, description="The article's source URL, when its file gives one.")
-    byline: str | None = Field(None, description="The article's author, when its file gives one.")
-
-
 class AskResponse(BaseModel):
     answer: str
     form: Literal["span", "sentences"] = Field(
@@ -79,8 +64,8 @@ class AskResponse(BaseModel):
         "its [n] citation.")
     text: str
     abstained: bool
-    citations: list[CitationOut]
-    passages: list[CitationOut]
+    citations: list[Citation] = Field(description="The checked sources, one per [n] marker (rag.contracts.Citation).")
+    passages: list[Citation] = Field(description="The closest passages, shown with an abstention.")
     confidence: Literal["high", "low"] | None = Field(
         None, description='"low": answered, but not sure: check the cited source. None when abstaining.')
     score: float = Field(0.0, description="The reader's score behind `confidence`, 0-1.")

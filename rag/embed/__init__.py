@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from rag.errors import RagError
 from rag.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Models that ship inside a PyPI package, so they load with no hub access.
 PACKAGED_MODELS = {

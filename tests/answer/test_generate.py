@@ -72,3 +72,36 @@ def test_the_packaged_gguf_model_answers_through_the_whole_path(pipeline, extrac
     from rag.tools.evaluation.metrics import sentence_support
 
     assert all(sentence_support(result.answer, {c.n: c.quote for c in result.citations}))
+
+
+def test_an_openai_compatible_server_writes_the_answer(pipeline, extractive):
+    """A completion server on loopback (llama.cpp's server, Ollama and vLLM speak /v1/completions)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    hits = pipeline.search(QUESTION, k=5)
+    first = extractive.answer(QUESTION, hits).parts[0]
+    asked = []
+
+    class Completions(BaseHTTPRequestHandler):
+        def do_POST(self):
+            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"choices": [{"text": f" {first} [1]\n\nQuestion: more"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Completions)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        generator = ServerGenerator(f"http://127.0.0.1:{server.server_port}", "local-model")
+        draft = GenerateAnswerer(extractive, generator).answer(QUESTION, hits)
+    finally:
+        server.shutdown()
+    assert draft.parts == [first] and asked[0]["model"] == "local-model" and "[1] " in asked[0]["prompt"]
