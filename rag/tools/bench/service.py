@@ -18,7 +18,7 @@ from rag.settings import Settings
 
 
 def measure_service(settings: Settings, questions: list[str], client_levels: list[int], seconds: float,
-                    single_requests: int, log) -> dict:
+                    single_requests: int, log, open_questions: list[str] = ()) -> dict:
     results = {}
     started = time.perf_counter()
     with private_server(settings) as server:
@@ -38,6 +38,19 @@ def measure_service(settings: Settings, questions: list[str], client_levels: lis
             asked = (questions * (single_requests // len(questions) + 1))[:single_requests]
             results["ask_one_client_ms"] = each_ms(ask, asked, warmup=5)
             results["ask_server_side_ms"] = percentiles(server_side[5:])
+            if open_questions:  # answers of sentences: each one new to the server (no cached sentence vectors)
+                log(f"service: one client, {len(open_questions)} open questions")
+                forms, answer_ms = [], []
+
+                def ask_open(question: str) -> None:
+                    response = client.post("/ask", json={"question": question})
+                    response.raise_for_status()
+                    forms.append(response.json()["form"])
+                    answer_ms.append(response.json()["timings_ms"]["answer"])
+
+                results["open_one_client_ms"] = each_ms(ask_open, list(open_questions), warmup=0)
+                results["open_answer_stage_ms"] = percentiles(answer_ms)
+                results["open_answered_in_sentences"] = round(forms.count("sentences") / len(forms), 3)
         results["throughput"] = {}
         for clients in client_levels:
             log(f"service: {clients} concurrent clients for {seconds:g} s")
