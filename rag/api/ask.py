@@ -15,7 +15,8 @@ from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current, 
 from rag.api.schemas import QUESTION_SCHEMA, AskRequest, AskResponse, Passage
 from rag.errors import RagError
 from rag.ingest.formats import listed, suffixes
-from rag.inputs import validate_question
+from rag.inputs import MAX_QUESTION_CHARS, validate_question
+from rag.language.conversation import ask_in_conversation
 
 PAGE = Path(__file__).with_name("page.html")
 STREAM_EVENTS = {200: {"description": "Server-sent events; each `data` is one JSON object.", "content": {
@@ -41,20 +42,26 @@ def page_template() -> str:
 
 @router.post("/ask", response_model=AskResponse, responses=ERRORS, dependencies=[Depends(json_body)])
 async def ask(body: AskRequest, request: Request):
-    result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form,
-                            client=request, cost=question_cost(request, body.k))
-    return result.to_dict()
+    return await answered(body, request)
 
 
 @router.post("/ask/stream", response_class=EventStream, responses=STREAM_EVENTS | ERRORS, dependencies=[Depends(json_body)])
 async def ask_stream(body: AskRequest, request: Request):
-    """Events: `answer` (answer, form, text, abstained, confidence, score, reason), one `citation` per citation (or `passage` when it abstains),
+    """Events: `answer` (answer, form, text, abstained, confidence, score, reason, standalone_question, notes), one
+    `citation` per citation (or `passage` when it abstains),
     then `done`. The answer is worked out before the first event, so every error is an ordinary 4xx/503."""
-    result = await admitted(request.app, current(request).ask, body.question, k=body.k, answerer=body.answerer,
-                            doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form,
-                            client=request, cost=question_cost(request, body.k))
-    return EventStream(answer_events(result.to_dict()))
+    return EventStream(answer_events(await answered(body, request)))
+
+
+async def answered(body: AskRequest, request: Request) -> dict:
+    """The answer as /ask returns it; with a conversation, to the follow-up made standalone from it."""
+    pipeline = current(request)
+    turns = [(turn.role, turn.content[:MAX_QUESTION_CHARS]) for turn in body.conversation or []]
+    question, result = await admitted(
+        request.app, ask_in_conversation, pipeline, turns + [("user", body.question)], k=body.k,
+        answerer=body.answerer, doc_ids=body.doc_ids, since=body.since, until=body.until, form=body.form,
+        client=request, cost=question_cost(request, body.k))
+    return result.to_dict() | {"standalone_question": question if question != body.question else None}
 
 
 @router.get("/search", response_model=list[Passage], responses=ERRORS)
@@ -79,7 +86,8 @@ def answer_events(result: dict) -> Iterator[bytes]:
     def event(name: str, data: dict) -> bytes:
         return format_sse_event(event=name, data_str=json.dumps(data, ensure_ascii=False))
 
-    yield event("answer", {key: result[key] for key in ("answer", "form", "text", "abstained", "confidence", "score", "reason")})
+    yield event("answer", {key: result[key] for key in ("answer", "form", "text", "abstained", "confidence", "score",
+                                                       "reason", "standalone_question", "notes")})
     for citation in result["citations"]:
         yield event("citation", citation)
     for passage in result["passages"]:

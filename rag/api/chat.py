@@ -28,11 +28,10 @@ from rag.api.schemas import SINCE, UNTIL
 from rag.contracts import Result
 from rag.errors import RagError
 from rag.inputs import MAX_QUESTION_CHARS, validate_question
-from rag.language.conversation import standalone
+from rag.language.conversation import UNRESOLVED, ask_in_conversation
 
 MODEL = "rag-news"
 HISTORY = 9  # messages read for a follow-up: the question and the four exchanges before it
-UNRESOLVED = "could not tell what"  # how the note on a follow-up asked as written begins; the reply repeats it
 
 
 def bounded(text: str) -> str:
@@ -93,16 +92,9 @@ async def chat_completions(body: ChatRequest, request: Request):
     pipeline = current(request)
 
     def answer() -> tuple[str, Result, dict]:
-        question = standalone(turns, pipeline.nlp)
-        result = pipeline.ask(question.text, doc_ids=body.doc_ids, context=question.context, since=body.since,
-                              until=body.until)
-        if question.unresolved:  # asked as written: say so, and hold the answer as unsure
-            words = ", ".join(f'"{w}"' for w in question.unresolved)
-            result.notes.append(f"{UNRESOLVED} {words} refers to from the conversation, so the question was "
-                                "asked as written")
-            if not result.abstained:
-                result.confidence = "low"
-        return question.text, result, usage(pipeline.settings.reader_model, [t for _, t in turns], spoken(result))
+        question, result = ask_in_conversation(pipeline, turns, doc_ids=body.doc_ids, since=body.since,
+                                               until=body.until)
+        return question, result, usage(pipeline.settings.reader_model, [t for _, t in turns], spoken(result))
 
     question, result, counted = await admitted(request.app, answer, client=request)
     if body.stream:

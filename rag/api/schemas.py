@@ -25,6 +25,15 @@ SINCE = ("Search only documents published on or after this date (YYYY-MM-DD); do
 UNTIL = "Search only documents published on or before this date (YYYY-MM-DD); undated ones as for `since`."
 
 
+class Turn(BaseModel):
+    """An earlier turn of the page's conversation: what was asked, or what was answered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=MAX_QUESTION_CHARS * 4)
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt or unsupported field is a 422, not silently ignored
 
@@ -39,6 +48,9 @@ class AskRequest(BaseModel):
     form: Literal["auto", "span", "sentences"] | None = Field(
         None, description="auto: the question's wording chooses a short span or a few cited sentences (summaries, "
         "why/how, lists); span or sentences: always that form. The server's RAG_ANSWER_FORM when left out.")
+    conversation: list[Turn] | None = Field(
+        None, max_length=8, description="Earlier turns, oldest first: a follow-up (\"Which university did he "
+        "visit?\") is made standalone from them, as /v1/chat/completions does; `standalone_question` says how.")
 
     @field_validator("question")
     @classmethod
@@ -59,6 +71,9 @@ class AskRequest(BaseModel):
 
 class AskResponse(BaseModel):
     answer: str
+    standalone_question: str | None = Field(
+        None, description="With a conversation: the follow-up as it was asked of the index, when it differs.")
+    notes: list[str] = Field(default_factory=list, description="E.g. a pronoun the conversation could not resolve.")
     form: Literal["span", "sentences"] = Field(
         "span", description="span: a short answer from one sentence; sentences: a few sentences, each followed by "
         "its [n] citation.")

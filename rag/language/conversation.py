@@ -168,3 +168,28 @@ def _named(text: str, nlp: Language, plural: bool) -> tuple[Referent, ...]:
 def _bare(name: str) -> str:
     """A name as it reads inside another sentence: without a trailing possessive."""
     return re.sub(r"['’]s$", "", name.strip())
+
+
+UNRESOLVED = "could not tell what"  # how the note on a follow-up asked as written begins; replies repeat it
+
+
+def ask_in_conversation(pipeline, turns: list[tuple[str, str]], **ask: object):
+    """Answer the last user turn as a standalone question (the chat endpoint and the page's conversation alike).
+
+    Args:
+        pipeline: what answers (rag.pipeline.Pipeline). turns: (role, text), oldest first, ending with the
+            user's question. ask: the rest of Pipeline.ask's arguments (doc_ids, since, until, k, form…).
+
+    Returns:
+        (the question as asked of the index, the Result); a follow-up whose pronoun could not be resolved is asked
+        as written, with a note saying so and its answer held as unsure.
+    """
+    question = standalone(turns, pipeline.nlp)
+    result = pipeline.ask(question.text, context=question.context, **ask)
+    if question.unresolved:
+        words = ", ".join(f'"{w}"' for w in question.unresolved)
+        result.notes.append(f"{UNRESOLVED} {words} refers to from the conversation, so the question was asked as "
+                            "written")
+        if not result.abstained:
+            result.confidence = "low"
+    return question.text, result

@@ -241,3 +241,21 @@ def test_a_line_separator_inside_a_quote_reaches_the_page_whole(browser, server)
         for await (const [name, data] of events(new Response(body))) return [name, data.quote];
     }""", body)
     assert received == ["answer", quote]
+
+
+def test_the_page_keeps_the_conversation_and_shows_how_a_follow_up_was_understood(browser, server):
+    """ "Which university did he visit?" was once answered with no note that "he" was not resolved."""
+    page = opened(browser, server)
+    ask(page, "Which university did he visit?")  # nothing before it: "he" cannot be resolved, and the page says so
+    page.wait_for_function("document.getElementById('understood').textContent.includes('he')")
+    assert 'could not tell what "he" refers to' in page.inner_text("#understood")
+    page.click("#new-conversation")
+    ask(page, "Who is the mayor of Gwangju?")
+    page.wait_for_selector("#answer a.cite")
+    ask(page, "Which university did he visit?")
+    page.wait_for_function("document.getElementById('understood').textContent.startsWith('Understood as')")
+    understood = page.inner_text("#understood")
+    assert "Which university did Kang" in understood and " he " not in understood
+    page.click("#new-conversation")
+    ask(page, "Which university did he visit?")
+    page.wait_for_function("document.getElementById('understood').textContent.startsWith('Note')")
