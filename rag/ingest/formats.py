@@ -119,9 +119,14 @@ def html_text(data: bytes, budget: Budget) -> str:
 
     body = rows_as_sentences(trafilatura.extract(data, include_comments=False, include_tables=True,
                                                  favor_precision=True) or "")
+    # trafilatura ends a paragraph with one line break; the cleaner reads a blank line as a paragraph's end
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
     metadata = trafilatura.extract_metadata(data)
     title = (metadata.title or "").strip() if metadata else ""
-    return budget.take(f"{title}\n\n{body.strip()}\n" if title and body.strip() else body)
+    if lines and title and lines[0] == title:  # the page's own heading repeats its title: shown once
+        lines = lines[1:]
+    text = "\n\n".join(lines)
+    return budget.take(f"{title}\n\n{text}\n" if title and text else text)
 
 
 def pdf_text(data: bytes, budget: Budget) -> str:

@@ -216,3 +216,14 @@ def test_a_format_added_to_the_table_is_read_from_the_folder_accepted_by_uploads
         assert (corpus / "chief.note").read_bytes() == note  # kept as it came, like a PDF
         refused = client.post("/documents", files={"file": ("x.rtf", b"{\\rtf1}", "application/rtf")})
         assert refused.status_code == 415 and ".note" in refused.json()["error"]
+
+
+def test_an_html_article_shows_its_title_once_and_keeps_its_paragraphs(tmp_path):
+    """The page showed an HTML article's title twice, its paragraphs run together."""
+    (tmp_path / "port.html").write_bytes(HTML.encode())
+    document = read_document(tmp_path / "port.html")
+    assert document.text.count(TITLE) == 1
+    bodies = [b for b in document.blocks if b.kind == "body"]
+    assert len(bodies) >= 2 and any("Officials said" in document.text[b.start:b.end] for b in bodies)
+    assert not any("Officials said" in document.text[b.start:b.end] and "3.2 trillion" in document.text[b.start:b.end]
+                   for b in bodies)
