@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from rag.api import ask, chat, documents, operations
@@ -95,6 +97,13 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         return error(request, 422, describe(exc.errors()))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, exc: ClientDisconnect):
+        """A body cut off (by the client, or by RAG_BODY_TIMEOUT): one log line, not a traceback per connection."""
+        logging.getLogger("rag").warning("%s %s: the client left before sending the whole body", request.method,
+                                         request.url.path)
+        return error(request, 400, "the request body was cut off before its end")
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)

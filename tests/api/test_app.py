@@ -262,3 +262,20 @@ def test_health_answers_503_in_seconds_when_the_store_hangs(pipeline, monkeypatc
         hung.set()
     assert answer.status_code == 503 and "did not answer" in answer.json()["error"]
     assert answer.headers["retry-after"] and time.monotonic() - started < 3
+
+
+def test_a_body_cut_off_is_one_log_line_not_a_traceback(pipeline, caplog):
+    """A multipart upload cut by the body timeout logged a full traceback per connection."""
+    from starlette.requests import ClientDisconnect
+
+    app = create_app(pipeline.settings, pipeline)
+
+    async def cut_off():
+        raise ClientDisconnect()
+
+    app.add_api_route("/cut-off", cut_off, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/cut-off")
+    assert answer.status_code == 400 and "cut off" in answer.json()["error"]
+    assert any("left before sending the whole body" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
