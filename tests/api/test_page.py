@@ -259,3 +259,28 @@ def test_the_page_keeps_the_conversation_and_shows_how_a_follow_up_was_understoo
     page.click("#new-conversation")
     ask(page, "Which university did he visit?")
     page.wait_for_function("document.getElementById('understood').textContent.startsWith('Note')")
+
+
+def test_a_citation_links_its_articles_source_url_when_it_is_a_web_address(browser, server):
+    """The page never linked the article's source URL."""
+    import json
+
+    page = browser.new_page()
+    urls = iter(["https://example.com/budget", "javascript:alert(1)"])
+
+    def with_urls(route):
+        events = []
+        for event in route.fetch().text().split("\n\n"):
+            if event.startswith("event: citation"):
+                name, data = event.split("\n", 1)
+                citation = json.loads(data.removeprefix("data: ")) | {"url": next(urls, None)}
+                event = f"{name}\ndata: {json.dumps(citation)}"
+            events.append(event)
+        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(events))
+
+    page.route("**/ask/stream", with_urls)
+    page.goto(server.url)
+    ask(page, "Tell me about Gwangju's plan to nurture talent.")
+    link = page.wait_for_selector("#citations li a.source-link")
+    assert link.get_attribute("href") == "https://example.com/budget" and "noopener" in link.get_attribute("rel")
+    assert len(page.query_selector_all("#citations li a.source-link")) == 1  # javascript: is never a link
