@@ -76,3 +76,22 @@ def test_a_written_sentence_is_cited_when_its_quote_holds_all_its_content_words(
     written = " ".join(words) + "."
     result = cite("q", Draft(text="", parts=[written], evidence=[Evidence(0, 0)]), hits)
     assert not result.abstained and result.answer == f"{written} [1]"
+
+
+def test_encoding_damage_is_repaired_in_what_is_shown_and_offsets_still_index_the_file():
+    """News-dev shows the pound sign as "Â£" in 97 of 323 articles."""
+    from rag.cite import cite
+    from rag.contracts import Chunk, Draft, Evidence, Hit, Sentence
+
+    article = "Profits\n\nThe firm made Â£103m profit, up 5% â€“ its best year.\n"
+    start = article.index("The firm")
+    end = article.index("year.") + len("year.")
+    chunk = Chunk("d#0", "d", "Profits", start, end, article[start:end], [Sentence(start, end, [])])
+    answer_start = article.index("Â£103m")
+    draft = Draft(text="Â£103m", evidence=[Evidence(0, 0, answer_start, answer_start + len("Â£103m"))])
+    result = cite("How much profit?", draft, [Hit(0, chunk, 1.0)], lambda doc_id: article)
+    assert result.answer == "£103m [1]" and result.text == "£103m"
+    citation = result.citations[0]
+    assert citation.quote == "The firm made £103m profit, up 5% – its best year."
+    assert article[citation.start:citation.end] == article[start:end]  # the file's own text, offsets unchanged
+    assert article[citation.answer_start:citation.answer_end] == "Â£103m"
