@@ -42,7 +42,7 @@ def _options(version: Annotated[bool, typer.Option("--version", callback=_versio
                                                    help="Print the version and exit.")] = False):
     """Ask questions about a folder of news articles."""
 
-SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default seeds].")]
+SourceOpt = Annotated[Optional[Path], typer.Option("--source", help="Corpus folder [env RAG_SOURCE_DIR; default data/articles, filled from seeds/ on first use].")]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env RAG_INDEX_DIR; default index].")]
 KOpt = Annotated[Optional[int], typer.Option("--k", help="Passages to retrieve, 1-50 [env RAG_K; default 5].")]
 DocIdsOpt = Annotated[Optional[str], typer.Option("--doc-ids", help="Comma-separated document ids: search only these.")]

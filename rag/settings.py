@@ -19,7 +19,10 @@ class Settings(BaseSettings):
     # and reading; HTTP. Flat, so each is one RAG_<NAME> variable, a flag and a rag.toml key of the same name.
 
     # --- corpus and models
-    source_dir: Path = Field(Path("seeds"), description=f"Folder of article files to index ({listed()}).")
+    source_dir: Path = Field(
+        Path("data/articles"), description=f"Folder of article files to index ({listed()}); uploads and deletions "
+        "change it. The default is filled from the sample articles in seeds/ on first use, so that seeds/ (part "
+        "of the project's checkout) is never written to unless you point this at it.")
     index_dir: Path = Field(Path("index"), description="Where the built index lives.")
     cache_dir: Path = Field(Path.home() / ".cache" / "rag-news", description="Models converted locally (ONNX, CTranslate2).")
 

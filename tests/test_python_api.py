@@ -19,8 +19,9 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("62.6 billion KRW [1]")
     assert "002_a41762f22f1f4beb" in printed and printed.splitlines()[-1].startswith("3.2 trillion")
-    # added as the HTTP API adds (a file, then the index), then removed: the example leaves the folder as it was
-    assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == sorted(p.name for p in SEEDS.iterdir())
+    # added as the HTTP API adds (a file, then the index), then removed: the example leaves the folders as they were
+    for folder in (tmp_path / "seeds", tmp_path / "data" / "articles"):
+        assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
 
 
 def test_importing_rag_loads_no_model():

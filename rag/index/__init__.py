@@ -18,8 +18,10 @@ STORES = Registry("store")
 def _faiss(settings, embedder, rebuild: bool, sync: bool, log):
     from rag.index.faiss.build import open_store, remembered_source
     from rag.index.faiss.folder import FolderIndex
+    from rag.ingest.load import sample_corpus
 
     settings = remembered_source(settings, rebuild)
+    sample_corpus(settings, log)
     # Always brings in the folder's changes: it owns the folder.
     return FolderIndex(settings, open_store(settings, embedder, rebuild, log), embedder, log)
 
@@ -27,7 +29,9 @@ def _faiss(settings, embedder, rebuild: bool, sync: bool, log):
 @STORES.register("postgres")
 def _postgres(settings, embedder, rebuild: bool, sync: bool, log):
     from rag.index.postgres.store import PostgresStore
+    from rag.ingest.load import sample_corpus
 
+    sample_corpus(settings, log)
     return PostgresStore.open(settings, embedder, rebuild=rebuild, sync=sync, log=log)
 
 

@@ -154,6 +154,25 @@ def file_text(name: str, data: bytes) -> str:
     return decode_text(data, name)
 
 
+SAMPLE = Path("seeds")  # the project's sample articles, copied into the default corpus folder on first use
+
+
+def sample_corpus(settings, log: Callable[[str], None]) -> None:
+    """The default corpus folder (data/articles), made on first use as a copy of the sample articles in seeds/:
+    writes (uploads, deletions) then land in a folder of their own that git ignores, never in the checkout."""
+    folder = settings.source_dir
+    if "source_dir" in settings.model_fields_set or folder.exists() or not SAMPLE.is_dir():
+        return
+    import shutil
+
+    folder.mkdir(parents=True)
+    for path in sorted(SAMPLE.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            shutil.copy2(path, folder / path.name)
+    log(f"copied the sample articles from {SAMPLE}/ into {folder}/ (uploads and deletions go there; {SAMPLE}/ "
+        "stays as it is)")
+
+
 def corpus_files(source_dir: Path) -> list[Path]:
     """The article files of the folder; a link that leads outside it is never one (it could expose any file)."""
     if not source_dir.is_dir():

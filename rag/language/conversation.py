@@ -185,7 +185,9 @@ def ask_in_conversation(pipeline, turns: list[tuple[str, str]], **ask: object):
         as written, with a note saying so and its answer held as unsure.
     """
     question = standalone(turns, pipeline.nlp)
-    result = pipeline.ask(question.text, context=question.context, **ask)
+    asked = turns[-1][1]
+    # unchanged, the question is passed on as it came (an HTTP schema's checked question is not checked again)
+    result = pipeline.ask(asked if question.text == asked else question.text, context=question.context, **ask)
     if question.unresolved:
         words = ", ".join(f'"{w}"' for w in question.unresolved)
         result.notes.append(f"{UNRESOLVED} {words} refers to from the conversation, so the question was asked as "

@@ -181,3 +181,24 @@ def test_metadata_from_any_source_is_printable_and_bounded():
         "byline": "Lee Min-ji[31m", "url": "https://example.com/a"}
     huge = "---\nurl: https://example.com/" + "a" * 300_000 + "\nauthor: Kim\n---\n# Title\n\nBody.\n"
     assert front_matter(huge) == {"byline": "Kim"}
+
+
+def test_the_default_corpus_is_a_copy_of_the_samples_so_writes_never_touch_the_checkout(tmp_path, monkeypatch):
+    """Uploads and their sidecars went into seeds/, and the page's delete removed tracked seed files."""
+    import shutil
+
+    from rag.ingest.load import sample_corpus
+    from rag.settings import Settings
+    from tests.conftest import SEEDS
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    said = []
+    sample_corpus(Settings(), said.append)
+    copied = sorted(p.name for p in (tmp_path / "data" / "articles").iterdir())
+    assert copied == sorted(p.name for p in SEEDS.iterdir()) and "copied the sample articles" in said[0]
+    (tmp_path / "data" / "articles" / copied[0]).unlink()  # a deletion there leaves seeds/ whole
+    sample_corpus(Settings(), said.append)  # once made, the folder is the user's: never refilled
+    assert len(said) == 1 and len(list((tmp_path / "seeds").iterdir())) == len(copied)
+    sample_corpus(Settings(source_dir=tmp_path / "mine"), said.append)  # a folder the user names is left alone
+    assert not (tmp_path / "mine").exists()
