@@ -132,8 +132,8 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, le=64, description="Model calls (ask, search, add) run at once, off the event loop.")
     queue_limit: int = Field(32, ge=0, description="Requests that may wait for a worker, weighed by cost (a question "
                              "reading 50 passages counts as ten); more get 503 + Retry-After.")
-    queue_wait: float = Field(10.0, gt=0, description="Seconds a request may wait for a worker before 503 + "
-                              "Retry-After.")
+    queue_wait: float = Field(30.0, gt=0, description="Seconds a request may wait for a worker before 503 + "
+                              "Retry-After (a document write can hold a worker for seconds).")
 
     @property
     def index_entities(self) -> bool:

@@ -30,7 +30,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 def fuzz(examples: int, phases: str, seed: int, workdir: Path) -> dict:
     shutil.copytree(ROOT / "seeds", workdir / "seeds")
     key = secrets.token_urlsafe(16)
-    env = {"RAG_API_KEY": key, "RAG_QUEUE_LIMIT": "1000"}  # fuzzing is not a load test: no 503s wanted here
+    # fuzzing is not a load test: no 503s wanted here, neither for a full queue nor for a long wait in it
+    env = {"RAG_API_KEY": key, "RAG_QUEUE_LIMIT": "1000", "RAG_QUEUE_WAIT": "600"}
     with live_server.running(workdir / "seeds", workdir / "index", workdir / "server.log", env=env) as server:
         command = [
             str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG), "run",

@@ -10,6 +10,10 @@ def test_in_a_log_progress_is_one_line_without_carriage_returns(monkeypatch):
     monkeypatch.setattr("sys.stderr", log)
     assert list(tracked(range(5), "Indexing", "doc")) == [0, 1, 2, 3, 4]
     assert log.getvalue() == "Indexing: 5 doc(s)…\n" and "\r" not in log.getvalue()
+    log.truncate(0)
+    log.seek(0)
+    assert len(list(tracked(range(30), "Indexing", "doc"))) == 30
+    assert log.getvalue().splitlines() == ["Indexing: 30 doc(s)…"] + [f"Indexing: {n}/30 doc(s)" for n in range(3, 30, 3)]
     assert list(tracked([1], "Indexing", "doc", enabled=False)) == [1]
 
 

@@ -15,7 +15,11 @@ T = TypeVar("T")
 
 
 class Busy(Exception):
-    """Every worker is busy and the queue is full, or the request waited longer than it may."""
+    """Every worker is busy and the queue is full, or the request waited longer than it may (`waited` is True)."""
+
+    def __init__(self, waited: bool = False):
+        super().__init__()
+        self.waited = waited
 
 
 class Gone(Exception):
@@ -23,7 +27,7 @@ class Gone(Exception):
 
 
 class Admission:
-    def __init__(self, workers: int, queue_limit: int, max_wait: float = 10.0):
+    def __init__(self, workers: int, queue_limit: int, max_wait: float = 30.0):
         self.workers, self.queue_limit, self.max_wait = workers, queue_limit, max_wait
         self._limiter = anyio.CapacityLimiter(workers)
         self.pending = 0  # cost of the requests running plus waiting; only the event loop thread touches it
@@ -56,7 +60,7 @@ class Admission:
             with anyio.move_on_after(self.max_wait) as waited:
                 await self._limiter.acquire_on_behalf_of(borrower)
             if waited.cancelled_caught:
-                raise Busy()
+                raise Busy(waited=True)
             try:
                 if gone is not None and await gone():
                     raise Gone()

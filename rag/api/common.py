@@ -80,10 +80,11 @@ async def admitted(app: FastAPI, function, *args, client: Request | None = None,
     try:
         return await admission.run(function, *args, cost=cost, gone=client.is_disconnected if client else None,
                                    **kwargs)
-    except Busy:
+    except Busy as busy:
         metrics.rejected.inc()
-        raise HTTPProblem(503, f"server busy: {admission.pending} requests' worth of work in progress or queued; "
-                               "retry shortly", {"Retry-After": str(RETRY_AFTER_S)}) from None
+        why = (f"waited over {admission.max_wait:g} s for a worker" if busy.waited
+               else f"{admission.pending} requests' worth of work in progress or queued")
+        raise HTTPProblem(503, f"server busy: {why}; retry shortly", {"Retry-After": str(RETRY_AFTER_S)}) from None
     except Gone:
         raise HTTPProblem(499, "the client closed the connection before its turn") from None
 

@@ -164,7 +164,7 @@ def test_kill_during_a_bulk_load_keeps_the_previous_state(database_url, corpus, 
         loader = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", *flags], cwd=tmp_path, env=environment,
                                   stderr=subprocess.PIPE, text=True)
         seen = ""
-        while f"/{total} [" not in seen:  # the progress bar: inside the transaction, part of the way in
+        while f"/{total} " not in seen:  # the progress line in a pipe: inside the transaction, part of the way in
             character = loader.stderr.read(1)
             assert character, f"the load ended before it could be killed: {seen[-500:]}"
             seen += character
