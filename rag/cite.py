@@ -52,12 +52,23 @@ def repaired(text: str) -> str:
     return ftfy.fix_encoding(text)
 
 
-def shown(result: Result) -> Result:
-    """The result as users read it: answer, bare text and quotes with encoding damage repaired."""
+def shown(result: Result, article: Callable[[str], str | None]) -> Result:
+    """The result as users read it: answer, bare text and quotes with encoding damage repaired, and each quote that
+    stops inside its sentence marked as going on."""
     result.answer, result.text = repaired(result.answer), repaired(result.text)
     for citation in result.citations + result.passages:
+        text = article(citation.doc_id)
+        citation.continues = text is not None and goes_on(text, citation.end, citation.quote)
         citation.quote, citation.title = repaired(citation.quote), repaired(citation.title)
     return result
+
+
+def goes_on(article: str, end: int, quote: str) -> bool:
+    """The quote ends without a sentence's end, and its paragraph goes on: a piece of an overlong sentence."""
+    if re.search(r"[.!?…:;][\"'”’)\]]*$", quote.rstrip()):
+        return False
+    rest = article[end:end + 200]
+    return bool(rest.strip()) and not rest.lstrip(" \t").startswith(("\n", "\r"))
 
 
 def _sentence_citation(n: int, hit: Hit, sentence_index: int) -> Citation:
@@ -89,7 +100,7 @@ def cite(question: str, draft: Draft, hits: list[Hit], article: Callable[[str], 
                                  "article): rebuild it with: rag index --rebuild" for doc_id in outdated]
     hits = [hit if hit.chunk.doc_id not in outdated else None for hit in hits]
     if draft.parts and not draft.abstained:
-        return shown(_cite_sentences(question, draft, hits, notes))
+        return shown(_cite_sentences(question, draft, hits, notes), article)
     citations: list[Citation] = []
     if not draft.abstained:
         for evidence in draft.evidence:
@@ -102,12 +113,12 @@ def cite(question: str, draft: Draft, hits: list[Hit], article: Callable[[str], 
             citation.answer_start, citation.answer_end = evidence.answer_start, evidence.answer_end
             citations.append(citation)
     if draft.abstained or not citations:
-        return shown(_abstention(question, draft, hits, notes, bool(outdated)))
+        return shown(_abstention(question, draft, hits, notes, bool(outdated)), article)
     markers = "".join(f"[{c.n}]" for c in citations)
     return shown(Result(
         question=question, answer=f"{draft.text} {markers}", abstained=False, text=draft.text, citations=citations,
         confidence="low" if draft.unsure else "high", score=draft.confidence, notes=notes,
-    ))
+    ), article)
 
 
 def _abstention(question: str, draft: Draft, hits: list[Hit | None], notes: list[str], outdated: bool) -> Result:

@@ -185,7 +185,8 @@ def ask(
     for c in sources:
         about = ", ".join(x for x in (c.published, f"by {c.byline}" if c.byline else None, c.url) if x)
         echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}{', ' + about if about else ''})")
-        echo(textwrap.fill(f'"{c.quote}"', width=100, initial_indent="      ", subsequent_indent="      "))
+        quoted = f'"{c.quote}…"' if c.continues else f'"{c.quote}"'
+        echo(textwrap.fill(quoted, width=100, initial_indent="      ", subsequent_indent="      "))
     for note in result.notes:
         echo(f"note: {note}", err=True)
 

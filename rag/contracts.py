@@ -189,6 +189,8 @@ class Citation:
         score: the passage's retrieval score.
         answer_start, answer_end: the answer span inside the file, when it is verbatim in the quote.
         published, url, byline: the article's date (YYYY-MM-DD), source and author, when it has them.
+        continues: the quoted sentence goes on in the article past `end` (an overlong sentence split in pieces):
+            shown with "…".
     """
 
     n: int
@@ -204,6 +206,7 @@ class Citation:
     published: str | None = None
     url: str | None = None
     byline: str | None = None
+    continues: bool = False
 
 
 @dataclass

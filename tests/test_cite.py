@@ -95,3 +95,15 @@ def test_encoding_damage_is_repaired_in_what_is_shown_and_offsets_still_index_th
     assert citation.quote == "The firm made £103m profit, up 5% – its best year."
     assert article[citation.start:citation.end] == article[start:end]  # the file's own text, offsets unchanged
     assert article[citation.answer_start:citation.answer_end] == "Â£103m"
+
+
+def test_a_quote_that_stops_inside_its_sentence_says_it_goes_on():
+    """A quote cut at a chunk boundary ended mid-sentence with nothing to show it."""
+    from rag.cite import goes_on
+
+    article = "Title line\n\nThe council met and agreed on a long list of things that go on and on. Next one.\n"
+    piece_end = article.index(" that go on")
+    assert goes_on(article, piece_end, article[article.index("The council"):piece_end])
+    whole_end = article.index("on and on.") + len("on and on.")
+    assert not goes_on(article, whole_end, article[article.index("The council"):whole_end])
+    assert not goes_on(article, len("Title line"), "Title line")  # a headline ends its line
