@@ -14,6 +14,7 @@ from rag.registry import Registry
 
 ANSWERERS = Registry("answerer")
 OPEN_ANSWERERS = ("sentences", "generate")  # answerers that answer in sentences, for open questions
+SERVER_ONLY = ("generate",)  # answerers that load a model of their own: a server's settings choose them, no client
 PACKAGED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import format_sse_event
 
+from rag.answer import SERVER_ONLY
 from rag.api.common import ERRORS, EventStream, HTTPProblem, admitted, current, json_body, question_cost
 from rag.api.schemas import QUESTION_SCHEMA, AskRequest, AskResponse, Passage
 from rag.errors import RagError
@@ -56,6 +57,9 @@ async def ask_stream(body: AskRequest, request: Request):
 async def answered(body: AskRequest, request: Request) -> dict:
     """The answer as /ask returns it; with a conversation, to the follow-up made standalone from it."""
     pipeline = current(request)
+    if body.answerer in SERVER_ONLY and body.answerer != pipeline.settings.open_answerer:
+        raise HTTPProblem(400, f"answerer {body.answerer!r} is not enabled on this server (a client cannot make it "
+                               f"load a model): its operator sets RAG_OPEN_ANSWERER={body.answerer}")
     turns = [(turn.role, turn.content[:MAX_QUESTION_CHARS]) for turn in body.conversation or []]
     question, result = await admitted(
         request.app, ask_in_conversation, pipeline, turns + [("user", body.question)], k=body.k,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rag.answer import ANSWERERS
+from rag.answer import ANSWERERS, SERVER_ONLY
 from rag.contracts import Citation
 from rag.errors import RagError
 from rag.ingest.load import META_LIMITS
@@ -40,7 +40,7 @@ class AskRequest(BaseModel):
     question: str = Field(..., **QUESTION_SCHEMA)
     k: int | None = Field(None, ge=1, le=50)
     answerer: str | None = Field(None, description="Which answerer reads the passages; the server's default when left out.",
-                                 json_schema_extra={"enum": [*ANSWERERS.names(), None]})
+                                 json_schema_extra={"enum": [*(n for n in ANSWERERS.names() if n not in SERVER_ONLY), None]})
     doc_ids: list[str] | None = Field(None, min_length=1, max_length=100,
                                       description="Search only these documents (ids from GET /documents).")
     since: date | None = Field(None, description=SINCE)

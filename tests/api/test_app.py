@@ -279,3 +279,12 @@ def test_a_body_cut_off_is_one_log_line_not_a_traceback(pipeline, caplog):
     assert answer.status_code == 400 and "cut off" in answer.json()["error"]
     assert any("left before sending the whole body" in r.getMessage() for r in caplog.records)
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_client_cannot_make_the_server_load_a_generator(pipeline):
+    """The fuzzer asked for answerer "generate" and the server loaded a language model for a minute."""
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+        refused = client.post("/ask", json={"question": "Tell me about Gwangju.", "answerer": "generate"})
+        assert refused.status_code == 400 and "RAG_OPEN_ANSWERER=generate" in refused.json()["error"]
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["AskRequest"]
+        assert "generate" not in schema["properties"]["answerer"]["enum"]
