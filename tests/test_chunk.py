@@ -1,3 +1,5 @@
+import pytest
+
 from rag.chunk import chunk_document, passage_entities
 from rag.ingest.load import document_from_text, load_corpus
 
@@ -112,6 +114,7 @@ def test_a_word_of_10000_letters_is_cut_though_it_counts_as_one_wordpiece(nlp, e
     assert word in "".join(document.text[s.start : s.end] for c in chunks for s in c.sentences)
 
 
+@pytest.mark.slow
 def test_characters_the_tokenizer_drops_still_fill_chunks(nlp, embedder):
     """10,000 combining marks or zero-width spaces once made one chunk of 10,084 characters."""
     from rag.chunk import CHARS_PER_TOKEN

@@ -82,6 +82,7 @@ def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path):
     assert "Indexing" not in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_version_and_short_help(tmp_path):
     done = rag("--version", tmp_path=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("rag-news ")

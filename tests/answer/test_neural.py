@@ -125,6 +125,7 @@ def test_the_decision_in_reader_json_is_checked_too(damaged):
         SpanModel(damaged, unverified=True)
 
 
+@pytest.mark.slow
 def test_the_cli_reports_a_missing_model_in_one_line(damaged, tmp_path):
     (damaged / "model.onnx").unlink()
     done = rag("ask", "Who is the mayor?", "--answerer", "neural", tmp_path=tmp_path,
@@ -133,6 +134,7 @@ def test_the_cli_reports_a_missing_model_in_one_line(damaged, tmp_path):
     assert done.stderr.strip().splitlines()[-1].startswith("error: reader model file") and "model.onnx" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_server_refuses_to_start_with_a_damaged_model(damaged, tmp_path):
     (damaged / "model.onnx").unlink()
     done = rag("serve", "--port", "1", tmp_path=tmp_path,
@@ -199,6 +201,7 @@ def test_answers_carry_their_confidence_through_the_pipeline(pipeline):
     assert refused.confidence is None and refused.reason
 
 
+@pytest.mark.slow
 def test_a_reader_calibrated_before_the_scorer_keeps_its_old_rule_and_says_how_to_recalibrate(damaged, tmp_path):
     from rag.answer.spans import write_config
 
@@ -265,6 +268,7 @@ def test_passages_read_second_follow_the_first_and_join_them_by_margin(pipeline,
     assert both.upto == len(hits)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length", [1350, 1999, 2000])
 def test_a_long_valid_question_is_read_not_a_crash(pipeline, length):
     """The tokenizer refused a question that left the passage less than a stride of the window

@@ -185,6 +185,7 @@ def test_over_capacity_requests_get_503_with_retry_after(pipeline):
         assert "rag_rejected_total 1.0" in client.get("/metrics").text
 
 
+@pytest.mark.slow
 def test_rag_serve_answers_over_real_http(pipeline, tmp_path):
     with live_server.running(pipeline.settings.source_dir, pipeline.settings.index_dir, tmp_path / "log") as server:
         question = {"question": "Who is the mayor of Hangzhou?", "answerer": "rules"}

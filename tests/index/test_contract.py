@@ -20,7 +20,8 @@ def test_every_registered_store_is_in_this_suite():
     assert set(STORES.names()) == {"faiss", "postgres"}, "add the new store to index_under_test's params"
 
 
-@pytest.fixture(params=["faiss", pytest.param("postgres", marks=pytest.mark.live)])
+# faiss with the slow tests (an index built per test: 12 s in all), postgres with the live ones
+@pytest.fixture(params=[pytest.param("faiss", marks=pytest.mark.slow), pytest.param("postgres", marks=pytest.mark.live)])
 def index_under_test(request, tmp_path) -> Pipeline:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -28,6 +28,7 @@ def test_a_parse_over_the_time_limit_is_killed_and_refused(monkeypatch):
     assert "library" in sandbox.converted("again.html", ARTICLE)[0]  # a new child serves the next file
 
 
+@pytest.mark.slow
 def test_a_parse_over_the_memory_limit_is_refused(monkeypatch):
     monkeypatch.setattr(sandbox, "MAX_MEMORY_BYTES", 100_000_000)  # 3.6 MB of paragraphs needs more to parse
     sandbox._EXTRACTOR._stop()
