@@ -32,6 +32,22 @@ def server(pipeline, tmp_path_factory):
         yield server
 
 
+def rewriting(kind: str, change):
+    """A route handler passing the server's event stream on with each event of `kind` changed by `change`."""
+    import json
+
+    def handle(route):
+        events = []
+        for event in route.fetch().text().split("\n\n"):
+            if event.startswith(f"event: {kind}"):
+                name, data = event.split("\n", 1)
+                event = f"{name}\ndata: {json.dumps(change(json.loads(data.removeprefix('data: '))))}"
+            events.append(event)
+        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(events))
+
+    return handle
+
+
 def ask(page, question: str) -> None:
     page.fill("#question", question)
     page.click("#ask")
@@ -202,22 +218,9 @@ def test_without_writes_the_panel_lists_opens_documents_and_says_why_it_cannot_c
 
 def test_an_unsure_answer_looks_different_and_says_so(browser, server):
     """The server's real answer, re-marked "low" on its way to the page: the page must show the difference."""
-    import json
-
     page = browser.new_page()
 
-    def unsure(route):
-        events = route.fetch().text().split("\n\n")
-        marked = []
-        for event in events:
-            if event.startswith("event: answer"):
-                name, data = event.split("\n", 1)
-                answer = json.loads(data.removeprefix("data: ")) | {"confidence": "low", "score": 0.75}
-                event = f"{name}\ndata: {json.dumps(answer)}"
-            marked.append(event)
-        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(marked))
-
-    page.route("**/ask/stream", unsure)
+    page.route("**/ask/stream", rewriting("answer", lambda answer: answer | {"confidence": "low", "score": 0.75}))
     page.goto(server.url)
     ask(page, "How much national budget did Gwangju secure this year?")
     page.wait_for_selector("#answer.unsure a.cite")
@@ -263,22 +266,9 @@ def test_the_page_keeps_the_conversation_and_shows_how_a_follow_up_was_understoo
 
 def test_a_citation_links_its_articles_source_url_when_it_is_a_web_address(browser, server):
     """The page never linked the article's source URL."""
-    import json
-
     page = browser.new_page()
     urls = iter(["https://example.com/budget", "javascript:alert(1)"])
-
-    def with_urls(route):
-        events = []
-        for event in route.fetch().text().split("\n\n"):
-            if event.startswith("event: citation"):
-                name, data = event.split("\n", 1)
-                citation = json.loads(data.removeprefix("data: ")) | {"url": next(urls, None)}
-                event = f"{name}\ndata: {json.dumps(citation)}"
-            events.append(event)
-        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body="\n\n".join(events))
-
-    page.route("**/ask/stream", with_urls)
+    page.route("**/ask/stream", rewriting("citation", lambda citation: citation | {"url": next(urls, None)}))
     page.goto(server.url)
     ask(page, "Tell me about Gwangju's plan to nurture talent.")
     link = page.wait_for_selector("#citations li a.source-link")
