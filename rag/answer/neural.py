@@ -117,11 +117,11 @@ class NeuralAnswerer:
     def _answer_windows(self, question: str, hits: list[Hit]) -> Draft:
         """Select, then read: the best sentences for the question, each with a neighbour either side, are all the
         model reads (about half the words of the passages); evidence points back into the passages."""
-        ranked = self.ranker.rank(question, analyse(question, self.nlp).terms, hits)
-        chosen = windows(ranked, hits, self.windows)
+        asked = analyse(question, self.nlp)  # parsed once: for the ranker, the reading and the mention check
+        chosen = windows(self.ranker.rank(question, asked.terms, hits), hits, self.windows)
         views = window_hits(hits, chosen)
-        reading = self._read(question, views, len(views))
-        reading.mentioned, reading.missing = self.coverage.mentioned(reading.asked.terms, [h.chunk for h in hits])
+        mentioned, missing = self.coverage.mentioned(asked.terms, [h.chunk for h in hits])  # all passages, not views
+        reading = self._read(question, views, len(views), Reading([], mentioned, missing, asked=asked))
         draft = self._decide(reading) if self.decision else self._threshold_rule(reading)
         for evidence in draft.evidence:
             window = chosen[evidence.hit]

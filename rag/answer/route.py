@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.errors import RagError
+
 FORMS = ("auto", "span", "sentences")  # what a caller may ask for; "auto" routes by the question's wording
 
 _OPEN = [  # (style, pattern at the start of the question, lower-cased)
@@ -84,8 +86,6 @@ def choose_form(question: str, form: str = "auto") -> Route:
     if form == "auto":
         return route(question)
     if form not in FORMS:
-        from rag.errors import RagError
-
         raise RagError(f"unknown answer form {form!r}; choose one of: {', '.join(FORMS)}")
     routed = route(question)
     return routed if routed.form == form else Route(form, "short" if form == "span" else "about")
